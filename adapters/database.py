@@ -1,0 +1,82 @@
+"""Our own tables (directory, tokens) in the event store's database, through its connection pool.
+
+The event store's datastore already owns a pool for SQLite or PostgreSQL; reusing it keeps one
+pool per process and gives the same error types (eventsourcing.persistence.*) on both engines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from adapters.settings import Settings
+
+
+def eventsourcing_env(settings: Settings) -> dict[str, str]:
+    """The library's own configuration keys, from our settings."""
+    db = settings.database
+    if db.kind == "sqlite":
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": str(db.path),
+            "SQLITE_LOCK_TIMEOUT": "10",
+        }
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "POSTGRES_DBNAME": db.dbname,
+        "POSTGRES_HOST": db.host,
+        "POSTGRES_PORT": str(db.port),
+        "POSTGRES_USER": db.user,
+        "POSTGRES_PASSWORD": db.password,
+        "POSTGRES_CONNECT_TIMEOUT": "5",
+        # Fail fast (503) rather than queue behind an exhausted pool or a dead server.
+        "POSTGRES_MAX_WAITING": "64",
+        "POSTGRES_PRE_PING": "y",
+        "POSTGRES_ENABLE_DB_FUNCTIONS": "y",
+        "POSTGRES_LOCK_TIMEOUT": "5",
+    }
+
+
+class Cursor:
+    """A cursor that takes %s placeholders on both engines and returns rows as dicts."""
+
+    def __init__(self, raw: Any, paramstyle_qmark: bool):
+        self._raw = raw
+        self._qmark = paramstyle_qmark
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        if self._qmark:
+            sql = sql.replace("%s", "?")
+        self._raw.execute(sql, tuple(params))
+
+    def fetchall(self) -> list[dict[str, Any]]:
+        return [dict(row) for row in self._raw.fetchall()]
+
+    def fetchone(self) -> dict[str, Any] | None:
+        row = self._raw.fetchone()
+        return None if row is None else dict(row)
+
+
+class Database:
+    def __init__(self, datastore: Any):
+        self.datastore = datastore
+        self.kind = "sqlite" if type(self.datastore).__name__.startswith("SQLite") else "postgresql"
+
+    @contextmanager
+    def transaction(self, *, commit: bool = True) -> Iterator[Cursor]:
+        with self.datastore.transaction(commit=commit) as raw:
+            yield Cursor(raw, paramstyle_qmark=self.kind == "sqlite")
+
+    def create_tables(self, statements: Sequence[str]) -> None:
+        with self.transaction() as cursor:
+            if self.kind == "postgresql":
+                # Several processes may start at once; DDL under one lock avoids their races.
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", (0x61636374,))
+            for statement in statements:
+                cursor.execute(statement)
+
+    def ping(self) -> None:
+        with self.transaction(commit=False) as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()

@@ -1,0 +1,34 @@
+"""Operations endpoints: liveness and readiness."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, jsonify
+
+from adapters.http.errors import UNAVAILABLE, ApiError
+from adapters.http.services import services
+
+blp = Blueprint("ops", __name__)
+
+
+@blp.get("/healthz")
+def healthz() -> Any:
+    return jsonify(status="ok")
+
+
+@blp.get("/readyz")
+def readyz() -> Any:
+    s = services()
+    problems = {}
+    try:
+        s.database.ping()
+    except UNAVAILABLE:
+        problems["database"] = ["Base de données injoignable."]
+    try:
+        s.outbox.check()
+    except UNAVAILABLE:
+        problems["broker"] = ["File de messages injoignable."]
+    if problems:
+        raise ApiError("service_unavailable", errors=problems)
+    return jsonify(status="ready", database=s.database.kind, broker=s.outbox.kind)

@@ -1,0 +1,152 @@
+"""The portal front-end's endpoints: registration ("Activer mon compte")."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+from typing import Any
+from uuid import UUID
+
+from flask import request
+from flask.views import MethodView
+from marshmallow import ValidationError, fields, pre_load, validates_schema
+
+from adapters.http import Blueprint
+from adapters.http.errors import ApiError
+from adapters.http.schemas import (
+    MEMBER_NUMBER,
+    BaseSchema,
+    Day,
+    Email,
+    Str,
+    length,
+    name_field,
+    no_control_characters,
+    not_blank,
+    past_date,
+)
+from adapters.http.services import services
+from domain.application import RegistrationRequest, RegistrationView
+
+blp = Blueprint("portal", __name__, url_prefix="/api/v1", description="Espace Client")
+
+IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+
+MESSAGES = {
+    "accepted": "Votre compte est activé. Votre identifiant et votre mot de passe temporaire "
+    "vous sont envoyés par e-mail dans les 10 minutes.",
+    "identity_review": "Les nom et prénom saisis ne correspondent pas exactement à notre "
+    "fichier : votre demande est transmise au support technique pour vérification. Vous "
+    "recevrez sa réponse par e-mail.",
+    "approved": "Votre identification a été validée par le support technique. Vos codes "
+    "d'accès vous ont été envoyés par e-mail.",
+    "rejected": "Votre demande d'inscription a été rejetée par le support technique.",
+    "unknown_member": "Aucun adhérent ne correspond à ce numéro et à cette date de naissance. "
+    "Vérifiez votre saisie.",
+    "not_eligible": "L'Espace Client est réservé aux assurés santé, aux salariés cotisant à "
+    "une institution de retraite complémentaire du groupe et aux retraités qui en perçoivent "
+    "une pension.",
+    "not_principal_member": "La demande d'inscription doit être effectuée par l'adhérent "
+    "principal du contrat santé : vos remboursements figurent dans son dossier.",
+    "already_registered": "Un compte existe déjà pour cet adhérent. Cliquez sur « Codes "
+    "d'accès oubliés ? » pour recevoir vos codes par e-mail.",
+}
+
+
+class RegistrationSchema(BaseSchema):
+    member_number = Str(required=True, validate=MEMBER_NUMBER)
+    last_name = name_field()
+    first_name = name_field()
+    birth_date = Day(required=True, validate=past_date)
+    email = Email(required=True, validate=length(3, 254))
+    secret_question = Str(validate=[length(3, 200), no_control_characters, not_blank])
+    secret_answer = Str(validate=[length(1, 200), no_control_characters, not_blank])
+
+    @pre_load
+    def tidy(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        # People type member numbers with spaces and in lower case; the directory does not.
+        number = data.get("member_number")
+        if isinstance(number, str):
+            data = {**data, "member_number": number.replace(" ", "").upper()}
+        email = data.get("email")
+        if isinstance(email, str):
+            data = {**data, "email": email.strip()}
+        return data
+
+    @validates_schema
+    def question_and_answer_together(self, data: dict[str, Any], **_: Any) -> None:
+        if ("secret_question" in data) != ("secret_answer" in data):
+            missing = "secret_answer" if "secret_question" in data else "secret_question"
+            raise ValidationError(
+                "La question secrète et sa réponse vont ensemble.", field_name=missing
+            )
+
+
+class RegistrationCreatedSchema(BaseSchema):
+    registration_id = fields.String(required=True)
+    status = fields.String(required=True)
+    reason = fields.String()
+    message = fields.String(required=True)
+
+
+class RegistrationStatusSchema(RegistrationCreatedSchema):
+    created_at = fields.String(required=True)
+    decided_at = fields.String()
+
+
+def _answer(view: RegistrationView, *, with_instants: bool) -> dict[str, Any]:
+    body: dict[str, Any] = {"registration_id": str(view.registration_id), "status": view.status}
+    if view.reason:
+        body["reason"] = view.reason
+    body["message"] = MESSAGES[view.reason or view.status]
+    if with_instants:
+        body["created_at"] = view.created_at.isoformat()
+        if view.decided_at is not None:
+            body["decided_at"] = view.decided_at.isoformat()
+    return body
+
+
+def _idempotency() -> tuple[str, str] | None:
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    if not IDEMPOTENCY_KEY.match(key):
+        raise ApiError(
+            "validation_error",
+            errors={"Idempotency-Key": ["1 à 255 caractères ASCII visibles."]},
+        )
+    # Keyed digest: the body holds personal data and maybe a secret answer.
+    canonical = json.dumps(request.get_json(), sort_keys=True, ensure_ascii=False)
+    secret = services().settings.secret_key.encode()
+    return key, hmac.new(secret, canonical.encode(), hashlib.sha256).hexdigest()
+
+
+@blp.route("/registrations")
+class Registrations(MethodView):
+    @blp.arguments(RegistrationSchema)
+    @blp.response(201, RegistrationCreatedSchema)
+    @blp.alt_response(409, description="Idempotency-Key reused with another body")
+    @blp.alt_response(429, description="Credentials e-mail cap reached for this account")
+    @blp.alt_response(503, description="Event store or broker unreachable; nothing recorded")
+    def post(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Activer mon compte: decide a registration request."""
+        s = services()
+        idempotency = _idempotency()
+        s.outbox.check()
+        view = s.lifecycle.register(RegistrationRequest(**data), idempotency=idempotency)
+        return _answer(view, with_instants=False)
+
+
+@blp.route("/registrations/<registration_id>")
+class Registration(MethodView):
+    @blp.response(200, RegistrationStatusSchema)
+    @blp.alt_response(404, description="Unknown registration")
+    def get(self, registration_id: str) -> dict[str, Any]:
+        """Where a registration stands."""
+        try:
+            key = UUID(registration_id)
+        except ValueError:
+            raise ApiError("not_found") from None
+        return _answer(services().lifecycle.get_registration(key), with_instants=True)

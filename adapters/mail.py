@@ -1,0 +1,99 @@
+"""E-mail: French templates, and the file: and smtp:// senders."""
+
+from __future__ import annotations
+
+import os
+import smtplib
+import uuid
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+from typing import Protocol
+
+from adapters.settings import Mail
+
+SIGNATURE = "\n\nCordialement,\nLe support technique de l'Espace Client\n"
+
+
+class MailSender(Protocol):
+    def send(self, message: EmailMessage) -> None: ...
+
+
+class FileMailSender:
+    """One .eml file per message: the embedded default, readable with any mail client."""
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+
+    def send(self, message: EmailMessage) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+        final = self.directory / f"{stamp}-{uuid.uuid4().hex[:8]}.eml"
+        partial = final.with_suffix(".tmp")
+        partial.write_bytes(bytes(message))
+        # A reader never sees half a message: the rename is atomic.
+        os.replace(partial, final)
+
+
+class SmtpMailSender:
+    def __init__(self, host: str, port: int, timeout: float = 10.0):
+        self.host = host
+        self.port = port
+        self.timeout = timeout
+
+    def send(self, message: EmailMessage) -> None:
+        with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
+            smtp.send_message(message)
+
+
+def mail_sender(settings: Mail) -> MailSender:
+    if settings.kind == "file":
+        assert settings.directory is not None
+        return FileMailSender(settings.directory)
+    return SmtpMailSender(settings.host, settings.port)
+
+
+def _message(sender: str, to: str, subject: str, body: str) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = to
+    message["Subject"] = subject
+    message["Date"] = format_datetime(datetime.now(UTC))
+    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2].rstrip(">") or None)
+    message.set_content(body + SIGNATURE, charset="utf-8")
+    return message
+
+
+_CREDENTIALS_INTRO = {
+    "registration": "Votre inscription à l'Espace Client est enregistrée. Voici vos codes d'accès.",
+    "registration_retry": "Vous avez recommencé votre inscription à l'Espace Client. "
+    "Voici vos nouveaux codes d'accès ; ceux reçus auparavant ne sont plus valables.",
+    "identity_approved": "Le support technique a validé votre identification. "
+    "Voici vos codes d'accès à l'Espace Client.",
+    "recovery": "Vous avez demandé la restitution de vos codes d'accès à l'Espace Client.",
+    "support_resend": "Le support technique vous renvoie vos codes d'accès à l'Espace Client.",
+    "email_update": "Votre adresse e-mail a été mise à jour par le support technique. "
+    "Voici vos codes d'accès à l'Espace Client.",
+}
+
+
+def credentials_email(
+    sender: str, to: str, identifier: str, temporary_password: str, reason: str
+) -> EmailMessage:
+    intro = _CREDENTIALS_INTRO.get(reason, _CREDENTIALS_INTRO["registration"])
+    body = (
+        "Bonjour,\n\n"
+        f"{intro}\n\n"
+        f"Identifiant : {identifier}\n"
+        f"Mot de passe temporaire : {temporary_password}\n\n"
+        "Ce mot de passe temporaire est valable 24 heures. Lors de votre première connexion, "
+        "vous devrez le remplacer par un mot de passe de votre choix.\n"
+        "Respectez la casse (minuscules et majuscules) en le saisissant, ou copiez-le depuis "
+        "cet e-mail.\n\n"
+        "Votre identifiant est personnel et ne change jamais. Nous ne pouvons pas vous "
+        "renvoyer votre mot de passe : en cas d'oubli, cliquez sur « Codes d'accès oubliés ? » "
+        "sur la page de connexion.\n\n"
+        "Si vous n'êtes pas à l'origine de cette demande, contactez le support technique."
+    )
+    return _message(sender, to, "Vos codes d'accès à l'Espace Client", body)

@@ -1,0 +1,182 @@
+"""Composition root: settings -> adapters -> application -> HTTP, CLI and workers."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+import dramatiq
+import swagger_ui_bundle
+from eventsourcing.persistence import InfrastructureFactory
+from eventsourcing.utils import Environment
+from flask import Flask, send_from_directory
+from marshmallow import Schema, fields
+
+from adapters.database import Database, eventsourcing_env
+from adapters.directory import DirectoryImportError, SqlMemberDirectory
+from adapters.hashing import BcryptHasher
+from adapters.http import Api, ops, portal
+from adapters.http.errors import register_error_handlers
+from adapters.mail import MailSender, mail_sender
+from adapters.sessions import ROLES, StaffTokens
+from adapters.settings import Settings, SettingsError
+from domain.application import AccountLifecycle, Clock, utc_now
+from workers.actors import Actors, declare_actors
+from workers.broker import make_broker
+from workers.outbox import Outbox
+
+MAX_BODY = 64 * 1024
+log = logging.getLogger("accounts")
+
+
+@dataclass
+class Services:
+    settings: Settings
+    lifecycle: AccountLifecycle
+    database: Database
+    directory: SqlMemberDirectory
+    staff_tokens: StaffTokens
+    mailer: MailSender
+    broker: dramatiq.Broker
+    actors: Actors
+    outbox: Outbox
+
+    def close(self) -> None:
+        self.outbox.stop()
+        self.broker.close()
+        self.lifecycle.close()
+
+
+class _Lifecycle(AccountLifecycle):
+    """Built on a factory made beforehand, so our own tables share the event store's pool."""
+
+    def __init__(self, factory: InfrastructureFactory[Any], **kwargs: Any):
+        self._factory = factory
+        super().__init__(**kwargs)
+
+    def construct_factory(self, env: Environment) -> InfrastructureFactory[Any]:
+        return self._factory
+
+
+def build_services(settings: Settings, clock: Clock = utc_now) -> Services:
+    env = eventsourcing_env(settings)
+    factory = InfrastructureFactory.construct(Environment(AccountLifecycle.name, env))
+    database = Database(factory.datastore)  # type: ignore[attr-defined]
+    directory = SqlMemberDirectory(database)
+    staff_tokens = StaffTokens(database)
+    directory.create_tables()
+    staff_tokens.create_tables()
+    lifecycle = _Lifecycle(
+        factory, env=env, directory=directory, hasher=BcryptHasher(settings.bcrypt_rounds),
+        clock=clock,
+    )
+    broker = make_broker(settings)
+    mailer = mail_sender(settings.mail)
+    actors = declare_actors(broker, lifecycle, mailer, settings.mail_from)
+    outbox = Outbox(broker, actors)
+    lifecycle.on_committed = outbox
+    return Services(
+        settings, lifecycle, database, directory, staff_tokens, mailer, broker, actors, outbox
+    )
+
+
+class ErrorSchema(Schema):
+    code = fields.String(required=True)
+    message = fields.String(required=True)
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
+
+
+class ContractApi(Api):
+    ERROR_SCHEMA = ErrorSchema
+
+
+def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Flask:
+    if not logging.getLogger().handlers:
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+        )
+    try:
+        settings = settings or Settings.from_env()
+    except SettingsError as error:
+        raise SystemExit(f"account-lifecycle: {error}") from None
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=MAX_BODY,
+        API_TITLE="account-lifecycle",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api/v1",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL="/api/v1/docs/static/",
+    )
+    app.json.sort_keys = False  # type: ignore[attr-defined]  (keep the contract's field order)
+    services = build_services(settings, clock)
+    app.extensions["accounts"] = services
+    register_error_handlers(app)
+    api = ContractApi(app)
+    api.register_blueprint(portal.blp)
+    app.register_blueprint(ops.blp)
+
+    @app.get("/api/v1/docs/static/<path:filename>")
+    def swagger_static(filename: str) -> Any:
+        # Served from the swagger-ui-bundle package: the docs page works with no outside network.
+        return send_from_directory(swagger_ui_bundle.swagger_ui_path, filename)
+
+    app.cli.add_command(directory_cli)
+    app.cli.add_command(staff_cli)
+    if settings.mail.kind == "file":
+        log.info("e-mails are written as .eml files to %s", settings.mail.directory.resolve())
+    return app
+
+
+def _services() -> Services:
+    from flask import current_app
+
+    return current_app.extensions["accounts"]
+
+
+@click.group("directory", help="The member directory (eligibility reference).")
+def directory_cli() -> None:
+    pass
+
+
+@directory_cli.command("import", help="Import a directory CSV: all rows or none.")
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def directory_import(csv_file: Path) -> None:
+    try:
+        text = csv_file.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        click.echo(f"{csv_file}: le fichier n'est pas en UTF-8", err=True)
+        sys.exit(1)
+    try:
+        count = _services().directory.import_csv(text)
+    except DirectoryImportError as error:
+        for line, problem in error.problems:
+            click.echo(f"{csv_file}:{line}: {problem}", err=True)
+        click.echo(f"aucune ligne importée ({len(error.problems)} erreur(s))", err=True)
+        sys.exit(1)
+    click.echo(f"{count} ligne(s) importée(s)")
+
+
+@click.group("staff", help="Staff members and their tokens.")
+def staff_cli() -> None:
+    pass
+
+
+@staff_cli.command("create", help="Create a token for NAME; the token is the last line printed.")
+@click.argument("name")
+@click.option("--role", type=click.Choice(ROLES), required=True)
+def staff_create(name: str, role: str) -> None:
+    try:
+        token = _services().staff_tokens.create(name, role)
+    except ValueError as error:
+        click.echo(str(error), err=True)
+        sys.exit(2)
+    click.echo(f"Jeton créé pour {name} (rôle {role}). Il ne sera plus affiché :")
+    click.echo(token)

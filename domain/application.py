@@ -1,0 +1,315 @@
+"""AccountLifecycle: the one writer. Each use case is load -> command -> save."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
+
+from domain.account import Account
+from domain.credentials import (
+    PasswordHasher,
+    generate_identifier,
+    generate_temporary_password,
+    names_match,
+    normalise_secret_answer,
+)
+from domain.directory import MemberDirectory
+from domain.enrollment import Enrollment
+from domain.errors import (
+    ConcurrencyError,
+    IdempotencyKeyReusedError,
+    RegistrationNotFoundError,
+)
+from domain.indexes import IdempotencyRecord, IdentifierIndex, MemberIndex
+from domain.states import EnrollmentStatus
+
+TEMPORARY_PASSWORD_LIFETIME = timedelta(hours=24)
+# Optimistic concurrency: a lost race is retried from a fresh load this many times.
+MAX_ATTEMPTS = 8
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class RegistrationRequest:
+    member_number: str
+    last_name: str
+    first_name: str
+    birth_date: date
+    email: str
+    secret_question: str | None = None
+    secret_answer: str | None = None
+
+
+@dataclass(frozen=True)
+class RegistrationView:
+    registration_id: UUID
+    status: str
+    reason: str | None
+    created_at: datetime
+    decided_at: datetime | None
+
+
+@dataclass(frozen=True)
+class IssuedCredentials:
+    """Handed to the mail worker only; the password never leaves its memory but in the e-mail."""
+
+    identifier: str
+    email: str
+    temporary_password: str
+    reason: str
+
+
+class DateAsISO(Transcoding):
+    type = date
+    name = "date_iso"
+
+    def encode(self, obj: date) -> str:
+        return obj.isoformat()
+
+    def decode(self, data: str) -> date:
+        return date.fromisoformat(data)
+
+
+class AccountLifecycle(Application[UUID]):
+    name = "AccountLifecycle"
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(DateAsISO())
+
+    def __init__(
+        self,
+        env: dict[str, str] | None = None,
+        *,
+        directory: MemberDirectory,
+        hasher: PasswordHasher,
+        clock: Clock = utc_now,
+        on_committed: Callable[[Sequence[DomainEventProtocol[UUID]]], None] | None = None,
+    ):
+        super().__init__(env)
+        self.directory = directory
+        self.hasher = hasher
+        self.clock = clock
+        self.on_committed = on_committed
+
+    def notify(self, new_events: list[DomainEventProtocol[UUID]]) -> None:
+        # Called by save() once the events are committed: the outbox hand-off point.
+        if self.on_committed is not None:
+            self.on_committed(new_events)
+
+    # Registration ("Activer mon compte").
+
+    def register(
+        self,
+        request: RegistrationRequest,
+        idempotency: tuple[str, str] | None = None,
+    ) -> RegistrationView:
+        """Decide a registration. `idempotency` is (key, digest of the request body)."""
+        answer_hash = None
+        if request.secret_answer is not None:
+            answer_hash = self.hasher.hash(normalise_secret_answer(request.secret_answer))
+        return self._retrying(lambda: self._register_once(request, answer_hash, idempotency))
+
+    def _register_once(
+        self,
+        request: RegistrationRequest,
+        answer_hash: str | None,
+        idempotency: tuple[str, str] | None,
+    ) -> RegistrationView:
+        at = self.clock()
+        record = None
+        if idempotency is not None:
+            record = self._get_or_none(IdempotencyRecord.create_id("registrations", idempotency[0]))
+            if record is not None and record.is_live(at):
+                if record.body_digest != idempotency[1]:
+                    raise IdempotencyKeyReusedError(idempotency[0])
+                return self._registration_view(self.repository.get(record.result_id), first=True)
+
+        enrollment, others = self._decide_registration(request, answer_hash, at)
+        if idempotency is not None:
+            key, digest = idempotency
+            if record is None:
+                record = IdempotencyRecord(
+                    scope="registrations", key=key, body_digest=digest,
+                    result_id=enrollment.id, timestamp=at,
+                )
+            else:
+                record.renew(body_digest=digest, result_id=enrollment.id, timestamp=at)
+            others.append(record)
+        self.save(enrollment, *others)
+        return self._registration_view(enrollment, first=True)
+
+    def _decide_registration(
+        self, request: RegistrationRequest, answer_hash: str | None, at: datetime
+    ) -> tuple[Enrollment, list[Any]]:
+        """Returns the enrollment to answer with and the other aggregates to save with it."""
+        entry = self.directory.find(request.member_number)
+        enrollment = Enrollment(
+            member_number=request.member_number,
+            last_name=request.last_name,
+            first_name=request.first_name,
+            birth_date=request.birth_date,
+            email=request.email,
+            secret_question=request.secret_question,
+            secret_answer_hash=answer_hash,
+            actor="system:registration",
+            timestamp=at,
+        )
+        if entry is None or entry.birth_date != request.birth_date:
+            enrollment.refuse("unknown_member", at)
+            return enrollment, []
+        reason = entry.refusal_reason()
+        if reason is not None:
+            enrollment.refuse(reason, at)
+            return enrollment, []
+
+        index = self._get_or_none(MemberIndex.create_id(request.member_number))
+        if index is None:
+            index = MemberIndex(member_number=request.member_number, timestamp=at)
+        declared_match = names_match(
+            request.last_name, request.first_name, entry.last_name, entry.first_name
+        )
+        if index.account_id is not None:
+            account: Account = self.repository.get(index.account_id)
+            if account.is_open:
+                if account.has_signed_in or not declared_match:
+                    enrollment.refuse("already_registered", at)
+                    return enrollment, []
+                # An interrupted registration (the FAQ's "recommencer la procédure"): same
+                # identifier, the new e-mail kept, fresh credentials.
+                account.request_credentials(
+                    uuid.uuid4().hex, "registration_retry", "system:registration", at
+                )
+                account.change_email(request.email, "registration_retry", "system:registration", at)
+                if answer_hash is not None and request.secret_question is not None:
+                    account.set_secret_question(
+                        request.secret_question, answer_hash, "system:registration", at
+                    )
+                enrollment.match_identity(account.id, at)
+                return enrollment, [account]
+        if index.review_id is not None:
+            # The repeat of a registration under review answers with that registration.
+            return self.repository.get(index.review_id), []
+        if not declared_match:
+            enrollment.flag_identity_mismatch(
+                {"last_name": entry.last_name, "first_name": entry.first_name}, at
+            )
+            index.open_review(registration_id=enrollment.id, timestamp=at)
+            return enrollment, [index]
+        account, identifier_index = self._open_account(enrollment, entry.sections(), at)
+        index.link_account(account_id=account.id, timestamp=at)
+        enrollment.match_identity(account.id, at)
+        return enrollment, [index, account, identifier_index]
+
+    def _open_account(
+        self, enrollment: Enrollment, sections: list[str], at: datetime
+    ) -> tuple[Account, IdentifierIndex]:
+        # A collision with an existing identifier fails the save with IntegrityError, and the
+        # retry draws another: 1 chance in 90 million per existing account, so rare.
+        identifier = generate_identifier()
+        account = Account(
+            identifier=identifier,
+            member_number=enrollment.member_number,
+            email=enrollment.email,
+            sections=sections,
+            registration_id=enrollment.id,
+            secret_question=enrollment.secret_question,
+            secret_answer_hash=enrollment.secret_answer_hash,
+            actor="system:registration",
+            timestamp=at,
+        )
+        account.request_credentials(uuid.uuid4().hex, "registration", "system:registration", at)
+        return account, IdentifierIndex(identifier=identifier, account_id=account.id, timestamp=at)
+
+    def get_registration(self, registration_id: UUID) -> RegistrationView:
+        enrollment = self._get_or_none(registration_id)
+        if not isinstance(enrollment, Enrollment):
+            raise RegistrationNotFoundError(registration_id)
+        return self._registration_view(enrollment, first=False)
+
+    @staticmethod
+    def _registration_view(enrollment: Enrollment, *, first: bool) -> RegistrationView:
+        status = enrollment.first_answer if first else enrollment.status
+        return RegistrationView(
+            registration_id=enrollment.id,
+            status=str(status),
+            reason=enrollment.reason if status is EnrollmentStatus.REFUSED else None,
+            created_at=enrollment.created_on,
+            decided_at=None if first else enrollment.decided_at,
+        )
+
+    # Credentials, run by the mail worker.
+
+    def issue_temporary_password(
+        self, account_id: UUID, request_id: str
+    ) -> IssuedCredentials | None:
+        """A fresh temporary password for a pending request, or None when nothing is to be sent."""
+
+        def once() -> IssuedCredentials | None:
+            account: Account = self.repository.get(account_id)
+            if not account.is_credentials_request_pending(request_id):
+                return None
+            at = self.clock()
+            password = generate_temporary_password()
+            account.issue_temporary_password(
+                request_id,
+                password_hash=self.hasher.hash(password),
+                expires_at=at + TEMPORARY_PASSWORD_LIFETIME,
+                at=at,
+            )
+            self.save(account)
+            reason = account.credentials_request(request_id).reason
+            return IssuedCredentials(account.identifier, account.email, password, reason)
+
+        return self._retrying(once)
+
+    def record_credentials_email(
+        self, account_id: UUID, request_id: str, error: str | None = None
+    ) -> None:
+        def once() -> None:
+            account: Account = self.repository.get(account_id)
+            if error is None:
+                account.record_credentials_email_sent(request_id, self.clock())
+            else:
+                account.record_credentials_email_failed(request_id, error, self.clock())
+            self.save(account)
+
+        self._retrying(once)
+
+    def pending_credentials_requests(self, account_id: UUID) -> list[str]:
+        account: Account = self.repository.get(account_id)
+        return [
+            r.request_id
+            for r in account.credentials_requests
+            if account.is_credentials_request_pending(r.request_id)
+        ]
+
+    # Plumbing.
+
+    def _get_or_none(self, aggregate_id: UUID) -> Any:
+        try:
+            return self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+
+    @staticmethod
+    def _retrying(command: Callable[[], Any]) -> Any:
+        for _ in range(MAX_ATTEMPTS):
+            try:
+                return command()
+            except IntegrityError:
+                continue
+        raise ConcurrencyError("too many concurrent changes")

@@ -1,0 +1,80 @@
+"""Identifiers, temporary passwords, name matching and the password pre-hash.
+
+Everything random here draws from `secrets`; callers carry the results into events so that
+replaying the history never draws again.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+import string
+import unicodedata
+from typing import Protocol
+
+IDENTIFIER_LOW = 10_000_000  # 8 digits with no leading zero, so no client can lose one
+IDENTIFIER_HIGH = 99_999_999
+TEMPORARY_PASSWORD_LETTERS = 9
+
+# Every kind of hyphen/dash and apostrophe the FAQ's "espaces, tirets, apostrophes" can mean.
+_IGNORED = set(" \t\u00a0\u202f\u2009-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d")
+_IGNORED |= set("'\u2019\u2018\u02bc\u02b9\u00b4`\u2032\uff07")
+# Ligatures that NFKD leaves whole.
+_LIGATURES = {"œ": "oe", "æ": "ae", "ß": "ss", "ø": "o", "đ": "d", "ł": "l"}
+
+
+def normalise_name(name: str) -> str:
+    """The comparable form of a name: no case, accents, ligatures, spaces, dashes or apostrophes."""
+    folded = unicodedata.normalize("NFKD", name).casefold()
+    kept = []
+    for char in folded:
+        if char in _IGNORED or unicodedata.category(char) in ("Mn", "Pd", "Zs"):
+            continue
+        kept.append(_LIGATURES.get(char, char))
+    return "".join(kept)
+
+
+def names_match(last_a: str, first_a: str, last_b: str, first_b: str) -> bool:
+    return normalise_name(last_a) == normalise_name(last_b) and normalise_name(
+        first_a
+    ) == normalise_name(first_b)
+
+
+def generate_identifier() -> str:
+    """An 8-digit identifier drawn at random: never derived from personal data."""
+    return str(IDENTIFIER_LOW + secrets.randbelow(IDENTIFIER_HIGH - IDENTIFIER_LOW + 1))
+
+
+def generate_temporary_password() -> str:
+    """9 ASCII letters of both cases and 1 digit at a random position (the FAQ's rule)."""
+    chars = [secrets.choice(string.ascii_letters) for _ in range(TEMPORARY_PASSWORD_LETTERS)]
+    chars.insert(secrets.randbelow(TEMPORARY_PASSWORD_LETTERS + 1), secrets.choice(string.digits))
+    return "".join(chars)
+
+
+def prehash(secret: str) -> bytes:
+    """NFC, then SHA-256, then base64: 44 bytes, so bcrypt's 72-byte limit never truncates."""
+    digest = hashlib.sha256(unicodedata.normalize("NFC", secret).encode("utf-8")).digest()
+    return base64.b64encode(digest)
+
+
+def normalise_secret_answer(answer: str) -> str:
+    """Secret answers compare without case, accents or spaces ("Médor" == "medor ")."""
+    folded = unicodedata.normalize("NFKD", answer).casefold()
+    return "".join(
+        c for c in folded if unicodedata.category(c) != "Mn" and not c.isspace()
+    )
+
+
+def token_digest(token: str) -> str:
+    """High-entropy random tokens are stored as a SHA-256 digest (no salt needed)."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+class PasswordHasher(Protocol):
+    """Slow hashing lives in an adapter (bcrypt); the domain only names what it needs."""
+
+    def hash(self, secret: str) -> str: ...
+
+    def verify(self, secret: str, hashed: str) -> bool: ...

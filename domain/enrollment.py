@@ -1,0 +1,109 @@
+"""Enrollment: one registration attempt ("Activer mon compte") and how it was decided."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.errors import AlreadyDecidedError
+from domain.states import EnrollmentStatus, check_transition
+
+SYSTEM = "system:registration"
+
+
+class Enrollment(Aggregate):
+    @event("RegistrationRequested")
+    def __init__(
+        self,
+        member_number: str,
+        last_name: str,
+        first_name: str,
+        birth_date: date,
+        email: str,
+        secret_question: str | None,
+        secret_answer_hash: str | None,
+        actor: str,
+        timestamp: datetime,
+    ):
+        self.member_number = member_number
+        self.last_name = last_name
+        self.first_name = first_name
+        self.birth_date = birth_date
+        self.email = email
+        self.secret_question = secret_question
+        self.secret_answer_hash = secret_answer_hash
+        self.status = EnrollmentStatus.REQUESTED
+        self.first_answer: EnrollmentStatus | None = None
+        self.reason: str | None = None
+        self.account_id: UUID | None = None
+        self.decided_at: datetime | None = None
+        self.directory_names: dict[str, str] | None = None
+
+    # Commands: guard, then trigger. The decorated methods only assign.
+
+    def refuse(self, reason: str, at: datetime) -> None:
+        check_transition(self.status, EnrollmentStatus.REFUSED)
+        self.registration_refused(reason=reason, actor=SYSTEM, timestamp=at)
+
+    def match_identity(self, account_id: UUID, at: datetime) -> None:
+        check_transition(self.status, EnrollmentStatus.ACCEPTED)
+        self.identity_matched(account_id=account_id, actor=SYSTEM, timestamp=at)
+
+    def flag_identity_mismatch(self, directory_names: dict[str, str], at: datetime) -> None:
+        check_transition(self.status, EnrollmentStatus.IDENTITY_REVIEW)
+        declared = {"last_name": self.last_name, "first_name": self.first_name}
+        self.identity_mismatch_flagged(
+            declared=declared, directory=directory_names, actor=SYSTEM, timestamp=at
+        )
+
+    def approve(self, agent: str, note: str, account_id: UUID, at: datetime) -> None:
+        self._check_undecided()
+        check_transition(self.status, EnrollmentStatus.APPROVED)
+        self.identity_approved(
+            agent=agent, note=note, account_id=account_id, actor=f"support:{agent}", timestamp=at
+        )
+
+    def reject(self, agent: str, note: str, at: datetime) -> None:
+        self._check_undecided()
+        check_transition(self.status, EnrollmentStatus.REJECTED)
+        self.identity_rejected(agent=agent, note=note, actor=f"support:{agent}", timestamp=at)
+
+    def _check_undecided(self) -> None:
+        if self.status in (EnrollmentStatus.APPROVED, EnrollmentStatus.REJECTED):
+            raise AlreadyDecidedError(self.status)
+
+    # Events.
+
+    @event("RegistrationRefused")
+    def registration_refused(self, reason: str, actor: str, timestamp: datetime) -> None:
+        self.status = self.first_answer = EnrollmentStatus.REFUSED
+        self.reason = reason
+        self.decided_at = timestamp
+
+    @event("IdentityMatched")
+    def identity_matched(self, account_id: UUID, actor: str, timestamp: datetime) -> None:
+        self.status = self.first_answer = EnrollmentStatus.ACCEPTED
+        self.account_id = account_id
+        self.decided_at = timestamp
+
+    @event("IdentityMismatchFlagged")
+    def identity_mismatch_flagged(
+        self, declared: dict[str, str], directory: dict[str, str], actor: str, timestamp: datetime
+    ) -> None:
+        self.status = self.first_answer = EnrollmentStatus.IDENTITY_REVIEW
+        self.directory_names = directory
+
+    @event("IdentityApproved")
+    def identity_approved(
+        self, agent: str, note: str, account_id: UUID, actor: str, timestamp: datetime
+    ) -> None:
+        self.status = EnrollmentStatus.APPROVED
+        self.account_id = account_id
+        self.decided_at = timestamp
+
+    @event("IdentityRejected")
+    def identity_rejected(self, agent: str, note: str, actor: str, timestamp: datetime) -> None:
+        self.status = EnrollmentStatus.REJECTED
+        self.decided_at = timestamp

@@ -1,0 +1,37 @@
+"""Errors the domain raises; adapters map each to one of the contract's error codes."""
+
+
+class DomainError(Exception):
+    """Base class: a command was refused by a business rule."""
+
+
+class InvalidTransitionError(DomainError):
+    """A state machine was asked to move along an edge it does not have."""
+
+
+class AccountClosedError(DomainError):
+    pass
+
+
+class AlreadyDecidedError(DomainError):
+    pass
+
+
+class IdempotencyKeyReusedError(DomainError):
+    """The same Idempotency-Key came back with a different body."""
+
+
+class CredentialsEmailCapError(DomainError):
+    """Three credentials e-mails already went to this account in the last 24 hours."""
+
+    def __init__(self, retry_after_seconds: int):
+        super().__init__(f"retry after {retry_after_seconds}s")
+        self.retry_after_seconds = retry_after_seconds
+
+
+class ConcurrencyError(DomainError):
+    """Another writer kept winning the race; the caller may retry."""
+
+
+class RegistrationNotFoundError(DomainError):
+    pass

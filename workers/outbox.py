@@ -1,0 +1,58 @@
+"""Hands committed events to the actors that act on them (after commit, never before)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import dramatiq
+from dramatiq.brokers.redis import RedisBroker
+
+from domain.account import Account
+from workers.actors import Actors
+
+log = logging.getLogger(__name__)
+
+
+class Outbox:
+    def __init__(self, broker: dramatiq.Broker, actors: Actors):
+        self.broker = broker
+        self.actors = actors
+        self.kind = "redis" if isinstance(broker, RedisBroker) else "in-process"
+        self._worker: dramatiq.Worker | None = None
+        self._lock = threading.Lock()
+
+    def check(self) -> None:
+        """Raise when the broker is unreachable, so a request can answer 503 before recording."""
+        if isinstance(self.broker, RedisBroker):
+            self.broker.client.ping()
+
+    def __call__(self, events: Sequence[Any]) -> None:
+        for event in events:
+            if isinstance(event, Account.CredentialsRequested):
+                self._send(self.actors.deliver_credentials, str(event.originator_id),
+                           event.request_id)
+
+    def _send(self, actor: dramatiq.Actor, *args: str) -> None:
+        if self.kind == "in-process":
+            self.start_in_process_worker()
+        try:
+            actor.send(*args)
+        except Exception:
+            # The events are committed: answering an error now would make the client retry
+            # what already happened. The work stays findable in the event log.
+            log.exception("could not enqueue %s; the work is recorded", actor.actor_name)
+
+    def start_in_process_worker(self, threads: int = 2) -> None:
+        with self._lock:
+            if self._worker is None:
+                self._worker = dramatiq.Worker(self.broker, worker_threads=threads)
+                self._worker.start()
+
+    def stop(self) -> None:
+        with self._lock:
+            if self._worker is not None:
+                self._worker.stop()
+                self._worker = None
