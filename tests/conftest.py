@@ -122,3 +122,34 @@ def read_mail(directory: Path) -> list[EmailMessage]:
         message_from_bytes(path.read_bytes(), policy=policy.default)
         for path in sorted(directory.glob("*.eml"))
     ]
+
+
+def database_text(services) -> str:
+    """Every row of every table, as text (bytes decoded), to search for leaked secrets."""
+    db = services.database
+    with db.transaction(commit=False) as cursor:
+        if db.kind == "sqlite":
+            cursor.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        else:
+            cursor.execute(
+                "SELECT table_name AS name FROM information_schema.tables"
+                " WHERE table_schema = 'public'"
+            )
+        tables = [row["name"] for row in cursor.fetchall()]
+        chunks = []
+        for table in tables:
+            cursor.execute(f'SELECT * FROM "{table}"')  # names come from the catalogue
+            for row in cursor.fetchall():
+                for value in row.values():
+                    if isinstance(value, bytes | bytearray | memoryview):
+                        chunks.append(bytes(value).decode("utf-8", "replace"))
+                    else:
+                        chunks.append(str(value))
+    return "\n".join(chunks)
+
+
+def event_types(services) -> list[str]:
+    """The type names of every stored event, in order."""
+    recorder = services.lifecycle.recorder
+    notifications = recorder.select_notifications(start=1, limit=100_000)
+    return [n.topic.rpartition(".")[2] for n in notifications]

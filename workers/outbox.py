@@ -48,7 +48,10 @@ class Outbox:
     def start_in_process_worker(self, threads: int = 2) -> None:
         with self._lock:
             if self._worker is None:
-                self._worker = dramatiq.Worker(self.broker, worker_threads=threads)
+                # A short poll so that stopping (tests, shutdown) takes milliseconds, not seconds.
+                self._worker = dramatiq.Worker(
+                    self.broker, worker_threads=threads, worker_timeout=100
+                )
                 self._worker.start()
 
     def stop(self) -> None:

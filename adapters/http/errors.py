@@ -58,7 +58,7 @@ UNAVAILABLE = (
     PersistenceError,
     redis.exceptions.ConnectionError,
     redis.exceptions.TimeoutError,
-    dramatiq.errors.ConnectionError,
+    dramatiq.errors.BrokerConnectionError,
 )
 
 

@@ -1,0 +1,148 @@
+"""Enrollment and Account: the events each command emits, and the guards that refuse."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from uuid import uuid4
+
+import pytest
+
+from domain.account import Account
+from domain.enrollment import Enrollment
+from domain.errors import (
+    AccountClosedError,
+    AlreadyDecidedError,
+    CredentialsEmailCapError,
+    InvalidTransitionError,
+)
+from domain.states import AccountStatus, EnrollmentStatus
+
+T0 = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
+
+
+def enrollment() -> Enrollment:
+    return Enrollment(
+        member_number="M1", last_name="Dupont", first_name="Marie", birth_date=date(1980, 1, 2),
+        email="marie@example.org", secret_question=None, secret_answer_hash=None,
+        actor="system:registration", timestamp=T0,
+    )
+
+
+def account() -> Account:
+    return Account(
+        identifier="12345678", member_number="M1", email="marie@example.org",
+        sections=["health"], registration_id=uuid4(), secret_question=None,
+        secret_answer_hash=None, actor="system:registration", timestamp=T0,
+    )
+
+
+def event_names(aggregate) -> list[str]:
+    return [type(e).__name__ for e in aggregate.collect_events()]
+
+
+def test_a_refused_registration_records_its_reason():
+    e = enrollment()
+    e.refuse("unknown_member", T0)
+    assert event_names(e) == ["RegistrationRequested", "RegistrationRefused"]
+    assert (e.status, e.reason, e.decided_at) == (EnrollmentStatus.REFUSED, "unknown_member", T0)
+
+
+def test_a_mismatch_keeps_both_spellings_and_waits_for_support():
+    e = enrollment()
+    e.flag_identity_mismatch({"last_name": "Dupond", "first_name": "Marie"}, T0)
+    events = e.collect_events()
+    assert events[-1].declared == {"last_name": "Dupont", "first_name": "Marie"}
+    assert events[-1].directory == {"last_name": "Dupond", "first_name": "Marie"}
+    assert e.status is EnrollmentStatus.IDENTITY_REVIEW and e.decided_at is None
+
+
+def test_a_review_is_decided_once_and_records_the_agent_and_note():
+    e = enrollment()
+    e.flag_identity_mismatch({"last_name": "Dupond", "first_name": "Marie"}, T0)
+    e.approve("alice", "pièce d'identité vérifiée", uuid4(), T0)
+    assert e.collect_events()[-1].actor == "support:alice"
+    with pytest.raises(AlreadyDecidedError):
+        e.reject("bob", "trop tard", T0)
+
+
+def test_a_decided_registration_cannot_be_decided_again_by_another_path():
+    e = enrollment()
+    e.refuse("not_eligible", T0)
+    with pytest.raises(InvalidTransitionError):
+        e.match_identity(uuid4(), T0)
+    with pytest.raises(InvalidTransitionError):
+        e.approve("alice", "", uuid4(), T0)
+
+
+def test_an_account_opens_with_its_identifier_and_no_password_yet():
+    a = account()
+    assert event_names(a) == ["AccountOpened"]
+    assert a.status is AccountStatus.ACTIVE and a.temp_password_hash is None
+
+
+def test_credentials_go_request_then_issue_then_sent():
+    a = account()
+    a.request_credentials("r1", "registration", "system:registration", T0)
+    assert a.is_credentials_request_pending("r1")
+    a.issue_temporary_password("r1", "$2b$hash", T0 + timedelta(hours=24), T0)
+    a.record_credentials_email_sent("r1", T0)
+    assert event_names(a)[1:] == [
+        "CredentialsRequested", "TempPasswordIssued", "CredentialsEmailSent"
+    ]
+    assert not a.is_credentials_request_pending("r1")
+    assert a.temp_password_hash == "$2b$hash"
+
+
+def test_a_newer_credentials_request_supersedes_an_older_unsent_one():
+    a = account()
+    a.request_credentials("r1", "registration", "system:registration", T0)
+    a.request_credentials("r2", "registration_retry", "system:registration", T0)
+    assert not a.is_credentials_request_pending("r1")
+    assert a.is_credentials_request_pending("r2")
+
+
+def test_a_fourth_credentials_email_within_24_hours_is_refused_with_a_wait():
+    a = account()
+    for i in range(3):
+        a.request_credentials(f"r{i}", "recovery", "system:recovery", T0 + timedelta(hours=i))
+    with pytest.raises(CredentialsEmailCapError) as refused:
+        a.request_credentials("r4", "recovery", "system:recovery", T0 + timedelta(hours=3))
+    assert refused.value.retry_after_seconds == pytest.approx(21 * 3600, abs=2)
+    a.request_credentials("r5", "recovery", "system:recovery", T0 + timedelta(hours=24))
+
+
+def test_support_resends_are_not_capped():
+    a = account()
+    for i in range(3):
+        a.request_credentials(f"r{i}", "registration_retry", "system:registration", T0)
+    a.request_credentials("r9", "support_resend", "support:alice", T0)
+    assert a.is_credentials_request_pending("r9")
+
+
+def test_a_closed_account_refuses_new_credentials_and_changes():
+    a = account()
+    a.close("alice", T0)
+    with pytest.raises(AccountClosedError):
+        a.request_credentials("r1", "registration", "system:registration", T0)
+    with pytest.raises(AccountClosedError):
+        a.change_email("new@example.org", "member", "member:12345678", T0)
+    with pytest.raises(InvalidTransitionError):
+        a.close("alice", T0)
+
+
+def test_changing_to_the_same_email_records_nothing():
+    a = account()
+    a.collect_events()
+    a.change_email("marie@example.org", "registration_retry", "system:registration", T0)
+    assert a.collect_events() == []
+
+
+def test_replaying_the_events_rebuilds_the_same_state():
+    a = account()
+    a.request_credentials("r1", "registration", "system:registration", T0)
+    a.issue_temporary_password("r1", "$2b$hash", T0 + timedelta(hours=24), T0)
+    events = a.collect_events()
+    copy = None
+    for event in events:
+        copy = event.mutate(copy)
+    assert copy.__dict__ == a.__dict__
