@@ -14,6 +14,7 @@ import swagger_ui_bundle
 from eventsourcing.persistence import InfrastructureFactory
 from eventsourcing.utils import Environment
 from flask import Flask, send_from_directory
+from flask.cli import AppGroup
 from marshmallow import Schema, fields
 
 from adapters.database import Database, eventsourcing_env
@@ -116,6 +117,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Flas
         OPENAPI_SWAGGER_UI_URL="/api/v1/docs/static/",
     )
     app.json.sort_keys = False  # type: ignore[attr-defined]  (keep the contract's field order)
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]  (French, readable as sent)
     services = build_services(settings, clock)
     app.extensions["accounts"] = services
     register_error_handlers(app)
@@ -141,7 +143,7 @@ def _services() -> Services:
     return current_app.extensions["accounts"]
 
 
-@click.group("directory", help="The member directory (eligibility reference).")
+@click.group("directory", cls=AppGroup, help="The member directory (eligibility reference).")
 def directory_cli() -> None:
     pass
 
@@ -164,7 +166,7 @@ def directory_import(csv_file: Path) -> None:
     click.echo(f"{count} ligne(s) importée(s)")
 
 
-@click.group("staff", help="Staff members and their tokens.")
+@click.group("staff", cls=AppGroup, help="Staff members and their tokens.")
 def staff_cli() -> None:
     pass
 

@@ -37,6 +37,7 @@ COLUMNS = [
     "health_contract_type", "health_role", "principal_member_number", "relation", "retirement",
 ]
 MEMBER_NUMBER = re.compile(r"^[A-Z0-9]{1,20}$")
+ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 CONTRACT_TYPES = {"individual", "collective"}
 RELATIONS = {"spouse", "child", "other"}
 MAX_NAME = 100
@@ -185,8 +186,10 @@ def _check_row(row: dict[str, str]) -> list[str]:
         if not row[name] or len(row[name]) > MAX_NAME:
             found.append(f"{name} : obligatoire, {MAX_NAME} caractères au plus")
     try:
-        born = date.fromisoformat(row["birth_date"])
-        if born > date.today() or len(row["birth_date"]) != 10:
+        # fromisoformat alone would also take week dates such as 2020-W01-1.
+        if not ISO_DATE.match(row["birth_date"]):
+            raise ValueError(row["birth_date"])
+        if date.fromisoformat(row["birth_date"]) > date.today():
             found.append("birth_date : date AAAA-MM-JJ passée attendue")
     except ValueError:
         found.append("birth_date : date AAAA-MM-JJ attendue")

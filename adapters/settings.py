@@ -163,31 +163,40 @@ def parse_mail_from(value: str) -> str:
 
 
 def parse_bcrypt_rounds(value: str) -> int:
-    if not value.isdigit() or not 4 <= int(value) <= 31:
+    if not re.fullmatch(r"[0-9]{1,2}", value) or not 4 <= int(value) <= 31:
         raise SettingsError("ACCOUNTS_BCRYPT_ROUNDS", "expected a whole number from 4 to 31")
     return int(value)
 
 
 def secret_key(value: str | None, var_dir: Path) -> str:
+    name = "ACCOUNTS_SECRET_KEY"
     if value is not None:
         if len(value) < 32:
-            raise SettingsError("ACCOUNTS_SECRET_KEY", "must be at least 32 characters")
+            raise SettingsError(name, "must be at least 32 characters")
         return value
-    # Generated once and kept, so tokens and encrypted data survive restarts.
+    # Generated once and kept, so tokens and encrypted data survive restarts. Written to a
+    # private temporary file, then linked into place: two processes starting at once never
+    # see a half-written key, and the first one's key wins.
     path = var_dir / "secret_key"
     try:
-        if path.exists():
-            return path.read_text(encoding="utf-8").strip()
-        var_dir.mkdir(parents=True, exist_ok=True)
-        key = secrets.token_urlsafe(48)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(key)
-        return key
-    except FileExistsError:
-        return path.read_text(encoding="utf-8").strip()
+        if not path.exists():
+            var_dir.mkdir(parents=True, exist_ok=True)
+            partial = var_dir / f".secret_key.{os.getpid()}"
+            fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(secrets.token_urlsafe(48))
+            try:
+                os.link(partial, path)
+            except FileExistsError:
+                pass
+            finally:
+                partial.unlink()
+        key = path.read_text(encoding="utf-8").strip()
     except OSError as error:
-        raise SettingsError("ACCOUNTS_SECRET_KEY", f"unset, and {path}: {error.strerror}") from None
+        raise SettingsError(name, f"unset, and {path}: {error.strerror}") from None
+    if len(key) < 32:
+        raise SettingsError(name, f"unset, and {path} holds fewer than 32 characters")
+    return key
 
 
 def parse_rate_limits(value: str) -> dict[str, str] | None:
