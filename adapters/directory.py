@@ -36,8 +36,8 @@ COLUMNS = [
     "member_number", "last_name", "first_name", "birth_date", "health_contract_id",
     "health_contract_type", "health_role", "principal_member_number", "relation", "retirement",
 ]
-MEMBER_NUMBER = re.compile(r"^[A-Z0-9]{1,20}$")
-ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+MEMBER_NUMBER = re.compile(r"\A[A-Z0-9]{1,20}\Z")
+ISO_DATE = re.compile(r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 CONTRACT_TYPES = {"individual", "collective"}
 RELATIONS = {"spouse", "child", "other"}
 MAX_NAME = 100

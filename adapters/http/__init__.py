@@ -16,9 +16,13 @@ class StrictJsonParser(FlaskParser):
     """A body that is not a JSON object, or not sent as JSON, is a 400, never a 422."""
 
     def load_json(self, req: Request, schema: Schema) -> Any:
+        req.get_data(cache=True)  # an oversized body is a 413 whatever its content type
         if not req.is_json:
             raise ApiError("malformed_request")
-        data = req.get_json(silent=True)
+        try:
+            data = req.get_json(silent=True)
+        except RecursionError:  # nesting deeper than the parser goes is not a request either
+            data = None
         if not isinstance(data, dict):
             raise ApiError("malformed_request")
         return data

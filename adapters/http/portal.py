@@ -32,7 +32,7 @@ from domain.application import RegistrationRequest, RegistrationView
 
 blp = Blueprint("portal", __name__, url_prefix="/api/v1", description="Espace Client")
 
-IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+IDEMPOTENCY_KEY = re.compile(r"\A[\x21-\x7e]{1,255}\Z")
 
 MESSAGES = {
     "accepted": "Votre compte est activé. Votre identifiant et votre mot de passe temporaire "

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import re
+import unicodedata
 from datetime import date
 from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
-
-PRINTABLE = re.compile(r"^[^\x00-\x1f\x7f]*$")
 
 
 class BaseSchema(Schema):
@@ -62,7 +60,8 @@ def length(low: int, high: int) -> validate.Length:
 
 
 def no_control_characters(value: str) -> None:
-    if not PRINTABLE.match(value):
+    # C0 and C1 controls, and the Unicode line and paragraph separators.
+    if any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in value):
         raise ValidationError("Caractères de contrôle interdits.")
 
 
@@ -81,5 +80,5 @@ def name_field(**kwargs: Any) -> Str:
 
 
 MEMBER_NUMBER = validate.Regexp(
-    r"^[A-Z0-9]{1,20}$", error="Numéro d'adhérent : 1 à 20 lettres majuscules ou chiffres."
+    r"\A[A-Z0-9]{1,20}\Z", error="Numéro d'adhérent : 1 à 20 lettres majuscules ou chiffres."
 )
