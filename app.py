@@ -20,10 +20,12 @@ from marshmallow import Schema, fields
 from adapters.database import Database, eventsourcing_env
 from adapters.directory import DirectoryImportError, SqlMemberDirectory
 from adapters.hashing import BcryptHasher
-from adapters.http import Api, ops, portal
+from adapters.http import Api, member, ops, portal
 from adapters.http.errors import register_error_handlers
+from adapters.http.limits import make_limiter
 from adapters.mail import MailSender, mail_sender
-from adapters.sessions import ROLES, StaffTokens
+from adapters.password_strength import ZxcvbnCheck
+from adapters.sessions import ROLES, MemberSessions, StaffTokens
 from adapters.settings import Settings, SettingsError
 from domain.application import AccountLifecycle, Clock, utc_now
 from workers.actors import Actors, declare_actors
@@ -41,6 +43,7 @@ class Services:
     database: Database
     directory: SqlMemberDirectory
     staff_tokens: StaffTokens
+    sessions: MemberSessions
     mailer: MailSender
     broker: dramatiq.Broker
     actors: Actors
@@ -72,7 +75,11 @@ def build_services(settings: Settings, clock: Clock = utc_now) -> Services:
     directory.create_tables()
     staff_tokens.create_tables()
     lifecycle = _Lifecycle(
-        factory, env=env, directory=directory, hasher=BcryptHasher(settings.bcrypt_rounds),
+        factory,
+        env=env,
+        directory=directory,
+        hasher=BcryptHasher(settings.bcrypt_rounds),
+        strength=ZxcvbnCheck(),
         clock=clock,
     )
     broker = make_broker(settings)
@@ -80,8 +87,10 @@ def build_services(settings: Settings, clock: Clock = utc_now) -> Services:
     actors = declare_actors(broker, lifecycle, mailer, settings.mail_from)
     outbox = Outbox(broker, actors)
     lifecycle.on_committed = outbox
+    sessions = MemberSessions(database, clock)
     return Services(
-        settings, lifecycle, database, directory, staff_tokens, mailer, broker, actors, outbox
+        settings, lifecycle, database, directory, staff_tokens, sessions, mailer, broker, actors,
+        outbox,
     )
 
 
@@ -122,8 +131,11 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Flas
     app.extensions["accounts"] = services
     register_error_handlers(app)
     api = ContractApi(app)
+    api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     api.register_blueprint(portal.blp)
+    api.register_blueprint(member.blp)
     app.register_blueprint(ops.blp)
+    make_limiter(app, settings)
 
     @app.get("/api/v1/docs/static/<path:filename>")
     def swagger_static(filename: str) -> Any:

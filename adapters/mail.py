@@ -97,3 +97,48 @@ def credentials_email(
         "Si vous n'êtes pas à l'origine de cette demande, contactez le support technique."
     )
     return _message(sender, to, "Vos codes d'accès à l'Espace Client", body)
+
+
+def verification_email(sender: str, to: str, code: str) -> EmailMessage:
+    body = (
+        "Bonjour,\n\n"
+        "Vous avez demandé à utiliser cette adresse pour votre compte de l'Espace Client "
+        "(rubrique « Modifier mes infos »). Pour confirmer le changement, saisissez ce code "
+        "sur le site, depuis l'appareil de votre choix :\n\n"
+        f"Code de vérification : {code}\n\n"
+        "Ce code est valable 24 heures et ne sert qu'une fois. Votre identifiant ne change pas.\n\n"
+        "Si vous n'êtes pas à l'origine de cette demande, ignorez ce message : votre adresse "
+        "actuelle reste enregistrée."
+    )
+    return _message(sender, to, "Confirmez votre nouvelle adresse e-mail", body)
+
+
+_NOTICES = {
+    "AccountLocked": (
+        "Votre compte de l'Espace Client est temporairement bloqué",
+        "À la suite de 5 tentatives de connexion infructueuses, l'accès à votre compte est "
+        "bloqué pendant 15 minutes.\n\nSi vous avez oublié votre mot de passe, cliquez sur "
+        "« Codes d'accès oubliés ? » sur la page de connexion. Si vous n'êtes pas à l'origine "
+        "de ces tentatives, contactez le support technique.",
+    ),
+    "PasswordChanged": (
+        "Votre mot de passe de l'Espace Client a été modifié",
+        "Le mot de passe de votre compte vient d'être modifié. Les autres connexions ouvertes "
+        "ont été fermées.\n\nSi vous n'êtes pas à l'origine de ce changement, cliquez sans "
+        "attendre sur « Codes d'accès oubliés ? » et contactez le support technique.",
+    ),
+    "EmailChanged": (
+        "L'adresse e-mail de votre compte de l'Espace Client a été modifiée",
+        "L'adresse e-mail enregistrée pour votre compte a été remplacée par une nouvelle "
+        "adresse. Ce message est envoyé à votre ancienne adresse pour vous en informer ; "
+        "vous n'y recevrez plus nos messages.\n\nSi vous n'êtes pas à l'origine de ce "
+        "changement, contactez sans attendre le support technique.",
+    ),
+}
+
+NOTICE_EVENTS = frozenset(_NOTICES)
+
+
+def notice_email(sender: str, to: str, event_type: str) -> EmailMessage:
+    subject, text = _NOTICES[event_type]
+    return _message(sender, to, subject, f"Bonjour,\n\n{text}")

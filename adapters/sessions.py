@@ -1,16 +1,27 @@
-"""Staff tokens (and, later, member sessions): stored only as SHA-256 digests."""
+"""Member sessions and staff tokens: opaque 256-bit tokens, stored only as SHA-256 digests.
+
+They live in the event store's database, so every API process sees the same sessions.
+"""
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
 
 from adapters.database import Database
 from domain.credentials import token_digest
 
 ROLES = ("support", "auditor", "claims")
 STAFF_NAME_MAX = 64
+
+IDLE_TIMEOUT = timedelta(minutes=30)
+ABSOLUTE_LIFETIME = timedelta(hours=12)
+# last_seen_at is written at most this often: an idle timeout of 30 minutes does not need a
+# write on every request.
+TOUCH_EVERY = timedelta(seconds=60)
 
 TABLES = [
     """CREATE TABLE IF NOT EXISTS staff_tokens (
@@ -19,6 +30,16 @@ TABLES = [
         role TEXT NOT NULL,
         created_at TEXT NOT NULL
     )""",
+    """CREATE TABLE IF NOT EXISTS member_sessions (
+        token_digest TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL,
+        identifier TEXT NOT NULL,
+        temporary INTEGER NOT NULL,
+        created_at TEXT NOT NULL,
+        last_seen_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS member_sessions_account ON member_sessions (account_id)",
 ]
 
 
@@ -62,3 +83,74 @@ class StaffTokens:
             )
             row = cursor.fetchone()
         return None if row is None else Staff(row["name"], row["role"])
+
+
+@dataclass(frozen=True)
+class MemberSession:
+    digest: str
+    account_id: UUID
+    identifier: str
+    temporary: bool
+    expires_at: datetime
+
+
+class MemberSessions:
+    def __init__(self, database: Database, clock: Callable[[], datetime]):
+        self.database = database
+        self.clock = clock
+
+    def open(self, account_id: UUID, identifier: str, temporary: bool) -> tuple[str, datetime]:
+        """A new session; returns the token (shown once) and its absolute expiry."""
+        token = secrets.token_urlsafe(32)
+        now = self.clock()
+        expires_at = now + ABSOLUTE_LIFETIME
+        with self.database.transaction() as cursor:
+            cursor.execute(
+                "INSERT INTO member_sessions (token_digest, account_id, identifier, temporary,"
+                " created_at, last_seen_at, expires_at) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                (token_digest(token), str(account_id), identifier, int(temporary),
+                 now.isoformat(), now.isoformat(), expires_at.isoformat()),
+            )
+        return token, expires_at
+
+    def find(self, token: str) -> MemberSession | None:
+        """The live session for this token, its idle expiry moved on; None when expired."""
+        digest = token_digest(token)
+        now = self.clock()
+        with self.database.transaction() as cursor:
+            cursor.execute("SELECT * FROM member_sessions WHERE token_digest = %s", (digest,))
+            row = cursor.fetchone()
+            if row is None:
+                return None
+            last_seen = datetime.fromisoformat(row["last_seen_at"])
+            expires_at = datetime.fromisoformat(row["expires_at"])
+            if now >= expires_at or now - last_seen >= IDLE_TIMEOUT:
+                cursor.execute("DELETE FROM member_sessions WHERE token_digest = %s", (digest,))
+                return None
+            if now - last_seen >= TOUCH_EVERY:
+                cursor.execute(
+                    "UPDATE member_sessions SET last_seen_at = %s WHERE token_digest = %s",
+                    (now.isoformat(), digest),
+                )
+        return MemberSession(
+            digest, UUID(row["account_id"]), row["identifier"], bool(row["temporary"]), expires_at
+        )
+
+    def revoke(self, digest: str) -> None:
+        with self.database.transaction() as cursor:
+            cursor.execute("DELETE FROM member_sessions WHERE token_digest = %s", (digest,))
+
+    def revoke_all(self, account_id: UUID, keep: str | None = None) -> None:
+        """Every session of the account, but the one whose digest is `keep`."""
+        with self.database.transaction() as cursor:
+            cursor.execute(
+                "DELETE FROM member_sessions WHERE account_id = %s AND token_digest <> %s",
+                (str(account_id), keep or ""),
+            )
+
+    def end_temporary(self, digest: str) -> None:
+        """After the password change, the session that made it is a normal one."""
+        with self.database.transaction() as cursor:
+            cursor.execute(
+                "UPDATE member_sessions SET temporary = 0 WHERE token_digest = %s", (digest,)
+            )

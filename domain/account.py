@@ -8,11 +8,20 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.errors import AccountClosedError, CredentialsEmailCapError
+from domain.errors import (
+    AccountClosedError,
+    CredentialsEmailCapError,
+    EmailVerificationInvalidError,
+)
 from domain.states import AccountStatus, check_transition
 
 CREDENTIALS_EMAIL_CAP = 3
 CREDENTIALS_EMAIL_WINDOW = timedelta(hours=24)
+FAILURES_BEFORE_LOCK = 5
+LOCK_DURATION = timedelta(minutes=15)
+SECRET_ANSWER_ATTEMPTS = 3
+SECRET_ANSWER_WINDOW = timedelta(hours=24)
+EMAIL_VERIFICATION_LIFETIME = timedelta(hours=24)
 # Support re-sends are not capped (CONTRACT.md, "Rules in detail").
 CAPPED_REASONS = frozenset({"registration", "registration_retry", "recovery"})
 
@@ -25,6 +34,15 @@ class CredentialsRequest:
     issued: bool = False
     sent: bool = False
     failures: int = 0
+
+
+@dataclass
+class EmailChange:
+    request_id: str
+    new_email: str
+    requested_at: datetime
+    token_digest: str | None = None
+    expires_at: datetime | None = None
 
 
 class Account(Aggregate):
@@ -50,9 +68,15 @@ class Account(Aggregate):
         self.secret_answer_hash = secret_answer_hash
         self.status = AccountStatus.ACTIVE
         self.has_signed_in = False
+        self.password_hash: str | None = None
         self.temp_password_hash: str | None = None
         self.temp_password_expires_at: datetime | None = None
         self.credentials_requests: list[CredentialsRequest] = []
+        self.failed_sign_ins = 0
+        self.locked_until: datetime | None = None
+        self.secret_answer_failures: list[datetime] = []
+        self.email_change: EmailChange | None = None
+        self.alerts_reimbursements = False
 
     @property
     def is_open(self) -> bool:
@@ -129,6 +153,98 @@ class Account(Aggregate):
         check_transition(self.status, AccountStatus.CLOSED)
         self.account_closed(agent=agent, actor=f"support:{agent}", timestamp=at)
 
+    # Sign-in and lockout.
+
+    @property
+    def actor(self) -> str:
+        return f"member:{self.identifier}"
+
+    def is_locked(self, at: datetime) -> bool:
+        return self.locked_until is not None and at < self.locked_until
+
+    def usable_temporary_hash(self, at: datetime) -> str | None:
+        """The temporary password's hash while it may still sign in (24 hours at most)."""
+        if self.temp_password_expires_at is None or at >= self.temp_password_expires_at:
+            return None
+        return self.temp_password_hash
+
+    def sign_in(self, with_temporary: bool, at: datetime) -> None:
+        self._check_open()
+        self.signed_in(with_temporary=with_temporary, actor=self.actor, timestamp=at)
+
+    def fail_sign_in(self, at: datetime, context: str = "sign_in") -> None:
+        """A wrong password; the fifth in a row locks the account for 15 minutes."""
+        self._check_open()
+        self.sign_in_failed(context=context, actor=self.actor, timestamp=at)
+        if self.failed_sign_ins >= FAILURES_BEFORE_LOCK:
+            self.account_locked(until=at + LOCK_DURATION, actor="system:lockout", timestamp=at)
+
+    def unlock(self, agent: str, at: datetime) -> None:
+        self._check_open()
+        self.account_unlocked(agent=agent, actor=f"support:{agent}", timestamp=at)
+
+    def change_password(self, password_hash: str, at: datetime) -> None:
+        self._check_open()
+        self.password_changed(password_hash=password_hash, actor=self.actor, timestamp=at)
+
+    # Recovery ("Codes d'accès oubliés ?").
+
+    def is_secret_answer_path_closed(self, at: datetime) -> bool:
+        recent = [t for t in self.secret_answer_failures if at - t < SECRET_ANSWER_WINDOW]
+        return len(recent) >= SECRET_ANSWER_ATTEMPTS
+
+    def request_recovery(self, outcome: str, at: datetime) -> None:
+        self._check_open()
+        self.recovery_requested(outcome=outcome, actor="system:recovery", timestamp=at)
+
+    # E-mail change ("Modifier mes infos").
+
+    def request_email_change(self, request_id: str, new_email: str, at: datetime) -> None:
+        self._check_open()
+        self.email_change_requested(
+            request_id=request_id, new_email=new_email, actor=self.actor, timestamp=at
+        )
+
+    def is_email_change_pending(self, request_id: str) -> bool:
+        return (
+            self.is_open
+            and self.email_change is not None
+            and self.email_change.request_id == request_id
+        )
+
+    def issue_email_verification(
+        self, request_id: str, token_digest: str, at: datetime
+    ) -> None:
+        if not self.is_email_change_pending(request_id):
+            raise EmailVerificationInvalidError(request_id)
+        self.email_verification_issued(
+            request_id=request_id,
+            token_hash=token_digest,
+            expires_at=at + EMAIL_VERIFICATION_LIFETIME,
+            actor="system:email_verification",
+            timestamp=at,
+        )
+
+    def verify_email(self, token_digest: str, at: datetime) -> None:
+        """The newest code of the pending change, unexpired and unused, makes the change."""
+        change = self.email_change
+        if (
+            not self.is_open
+            or change is None
+            or change.token_digest != token_digest
+            or change.expires_at is None
+            or at >= change.expires_at
+        ):
+            raise EmailVerificationInvalidError("unknown, used or expired code")
+        self.change_email(change.new_email, "member", self.actor, at)
+
+    def set_alerts(self, reimbursements: bool, at: datetime) -> None:
+        self._check_open()
+        if reimbursements != self.alerts_reimbursements:
+            self.alerts_preference_changed(
+                reimbursements=reimbursements, actor=self.actor, timestamp=at
+            )
+
     # Events.
 
     @event("CredentialsRequested")
@@ -167,6 +283,61 @@ class Account(Aggregate):
         self, old: str, new: str, reason: str, actor: str, timestamp: datetime
     ) -> None:
         self.email = new
+        self.email_change = None
+
+    @event("SignedIn")
+    def signed_in(self, with_temporary: bool, actor: str, timestamp: datetime) -> None:
+        self.has_signed_in = True
+        self.failed_sign_ins = 0
+        if with_temporary:
+            # Using the temporary password is what retires the member's own one.
+            self.password_hash = None
+
+    @event("SignInFailed")
+    def sign_in_failed(self, context: str, actor: str, timestamp: datetime) -> None:
+        self.failed_sign_ins += 1
+
+    @event("AccountLocked")
+    def account_locked(self, until: datetime, actor: str, timestamp: datetime) -> None:
+        self.locked_until = until
+        self.failed_sign_ins = 0
+
+    @event("AccountUnlocked")
+    def account_unlocked(self, agent: str, actor: str, timestamp: datetime) -> None:
+        self.locked_until = None
+        self.failed_sign_ins = 0
+
+    @event("PasswordChanged")
+    def password_changed(self, password_hash: str, actor: str, timestamp: datetime) -> None:
+        self.password_hash = password_hash
+        self.temp_password_hash = None
+        self.temp_password_expires_at = None
+
+    @event("RecoveryRequested")
+    def recovery_requested(self, outcome: str, actor: str, timestamp: datetime) -> None:
+        if outcome == "wrong_secret_answer":
+            self.secret_answer_failures.append(timestamp)
+
+    @event("EmailChangeRequested")
+    def email_change_requested(
+        self, request_id: str, new_email: str, actor: str, timestamp: datetime
+    ) -> None:
+        self.email_change = EmailChange(request_id, new_email, timestamp)
+
+    @event("EmailVerificationIssued")
+    def email_verification_issued(
+        self, request_id: str, token_hash: str, expires_at: datetime, actor: str,
+        timestamp: datetime,
+    ) -> None:
+        # A newer code replaces the older one: only the latest e-mail's code works.
+        self.email_change.token_digest = token_hash
+        self.email_change.expires_at = expires_at
+
+    @event("AlertsPreferenceChanged")
+    def alerts_preference_changed(
+        self, reimbursements: bool, actor: str, timestamp: datetime
+    ) -> None:
+        self.alerts_reimbursements = reimbursements
 
     @event("SecretQuestionSet")
     def secret_question_set(

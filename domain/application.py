@@ -15,20 +15,32 @@ from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcodin
 
 from domain.account import Account
 from domain.credentials import (
+    GuessabilityCheck,
     PasswordHasher,
     generate_identifier,
     generate_temporary_password,
+    generate_verification_code,
     names_match,
+    normalise_code,
     normalise_secret_answer,
+    password_problems,
+    token_digest,
 )
 from domain.directory import MemberDirectory
 from domain.enrollment import Enrollment
 from domain.errors import (
+    AccountClosedError,
+    AccountNotFoundError,
     ConcurrencyError,
+    CredentialsEmailCapError,
+    EmailVerificationInvalidError,
     IdempotencyKeyReusedError,
+    InvalidCredentialsError,
     RegistrationNotFoundError,
+    WeakPasswordError,
+    WrongPasswordError,
 )
-from domain.indexes import IdempotencyRecord, IdentifierIndex, MemberIndex
+from domain.indexes import EmailVerificationIndex, IdempotencyRecord, IdentifierIndex, MemberIndex
 from domain.states import EnrollmentStatus
 
 TEMPORARY_PASSWORD_LIFETIME = timedelta(hours=24)
@@ -60,6 +72,43 @@ class RegistrationView:
     reason: str | None
     created_at: datetime
     decided_at: datetime | None
+
+
+@dataclass(frozen=True)
+class RecoveryRequest:
+    member_number: str
+    last_name: str
+    first_name: str
+    birth_date: date
+    new_email: str | None = None
+    secret_answer: str | None = None
+
+
+@dataclass(frozen=True)
+class Authenticated:
+    account_id: UUID
+    identifier: str
+    temporary: bool
+
+
+@dataclass(frozen=True)
+class MemberView:
+    identifier: str
+    email: str
+    first_name: str
+    last_name: str
+    sections: list[str]
+    beneficiaries: list[dict[str, str]]
+    alerts_reimbursements: bool
+    secret_question: str | None
+
+
+@dataclass(frozen=True)
+class IssuedVerification:
+    """For the mail worker only: the code exists in its memory and in the e-mail."""
+
+    email: str
+    code: str
 
 
 @dataclass(frozen=True)
@@ -96,12 +145,14 @@ class AccountLifecycle(Application[UUID]):
         *,
         directory: MemberDirectory,
         hasher: PasswordHasher,
+        strength: GuessabilityCheck,
         clock: Clock = utc_now,
         on_committed: Callable[[Sequence[DomainEventProtocol[UUID]]], None] | None = None,
     ):
         super().__init__(env)
         self.directory = directory
         self.hasher = hasher
+        self.strength = strength
         self.clock = clock
         self.on_committed = on_committed
 
@@ -296,6 +347,216 @@ class AccountLifecycle(Application[UUID]):
             for r in account.credentials_requests
             if account.is_credentials_request_pending(r.request_id)
         ]
+
+    # Sign-in and the credentials a member changes.
+
+    def authenticate(self, identifier: str, password: str) -> Authenticated:
+        """Check a sign-in; every failure is the same InvalidCredentialsError, at the same cost."""
+        account = self._account_by_identifier(identifier)
+        at = self.clock()
+        if account is None or not account.is_open or account.is_locked(at):
+            self.hasher.verify(password, None)  # the same bcrypt work as a real check
+            raise InvalidCredentialsError(identifier)
+        temporary = self._matching_password(account, password, at)
+        if temporary is None:
+            self._update(account.id, lambda a: a.fail_sign_in(self.clock()))
+            raise InvalidCredentialsError(identifier)
+        self._update(account.id, lambda a: a.sign_in(temporary, self.clock()))
+        return Authenticated(account.id, account.identifier, temporary)
+
+    def _matching_password(self, account: Account, password: str, at: datetime) -> bool | None:
+        """False: the member's own password; True: the temporary one; None: neither."""
+        if account.password_hash is not None and self.hasher.verify(
+            password, account.password_hash
+        ):
+            return False
+        temporary_hash = account.usable_temporary_hash(at)
+        if temporary_hash is not None and self.hasher.verify(password, temporary_hash):
+            return True
+        if account.password_hash is None and temporary_hash is None:
+            self.hasher.verify(password, None)
+        return None
+
+    def confirm_password(self, account_id: UUID, password: str, field: str) -> Account:
+        """A password that confirms a change; a wrong one counts toward the lockout."""
+        account = self._account(account_id)
+        if self._matching_password(account, password, self.clock()) is None:
+            self._update(account_id, lambda a: a.fail_sign_in(self.clock(), context=field))
+            raise WrongPasswordError(field)
+        return account
+
+    def change_password(
+        self,
+        account_id: UUID,
+        current: str,
+        new: str,
+        before_recording: Callable[[], None] | None = None,
+    ) -> None:
+        """`before_recording` runs once the change is certain, before it is recorded: the
+        caller ends the other sessions there, so a failure leaves none that should be gone."""
+        account = self.confirm_password(account_id, current, "current_password")
+        entry = self.directory.find(account.member_number)
+        personal = [account.identifier, account.email.rpartition("@")[0]]
+        if entry is not None:
+            personal += [entry.last_name, entry.first_name]
+        problems = password_problems(
+            new, current=current, personal_data=personal, check=self.strength
+        )
+        if problems:
+            raise WeakPasswordError(problems)
+        password_hash = self.hasher.hash(new)
+        if before_recording is not None:
+            before_recording()
+        self._update(account_id, lambda a: a.change_password(password_hash, self.clock()))
+
+    def set_secret_question(
+        self, account_id: UUID, question: str, answer: str, password: str
+    ) -> None:
+        self.confirm_password(account_id, password, "password")
+        answer_hash = self.hasher.hash(normalise_secret_answer(answer))
+        self._update(
+            account_id,
+            lambda a: a.set_secret_question(question, answer_hash, a.actor, self.clock()),
+        )
+
+    def set_alerts(self, account_id: UUID, reimbursements: bool) -> bool:
+        account = self._update(account_id, lambda a: a.set_alerts(reimbursements, self.clock()))
+        return account.alerts_reimbursements
+
+    def request_email_change(self, account_id: UUID, new_email: str, password: str) -> None:
+        self.confirm_password(account_id, password, "password")
+        request_id = uuid.uuid4().hex
+        self._update(
+            account_id, lambda a: a.request_email_change(request_id, new_email, self.clock())
+        )
+
+    def issue_email_verification(
+        self, account_id: UUID, request_id: str
+    ) -> IssuedVerification | None:
+        """A fresh code for a pending e-mail change (the worker sends it), or None."""
+
+        def once() -> IssuedVerification | None:
+            account = self._account(account_id)
+            if not account.is_email_change_pending(request_id):
+                return None
+            code = generate_verification_code()
+            digest = token_digest(code)
+            account.issue_email_verification(request_id, digest, self.clock())
+            index = EmailVerificationIndex(
+                token_hash=digest, account_id=account_id, timestamp=self.clock()
+            )
+            self.save(account, index)
+            return IssuedVerification(account.email_change.new_email, code)
+
+        return self._retrying(once)
+
+    def verify_email(self, code: str) -> str:
+        """Make the change a code was sent for; returns the new address."""
+        digest = token_digest(normalise_code(code))
+        index = self._get_or_none(EmailVerificationIndex.create_id(digest))
+        if index is None:
+            raise EmailVerificationInvalidError("unknown code")
+        try:
+            account = self._update(index.account_id, lambda a: a.verify_email(digest, self.clock()))
+        except AccountClosedError:
+            raise EmailVerificationInvalidError("closed account") from None
+        return account.email
+
+    def recover(self, request: RecoveryRequest) -> None:
+        """Forgotten credentials. Whatever happens, the caller answers the same."""
+        account = self._recoverable_account(request)
+        with_answer = request.secret_answer is not None
+        if account is None:
+            if with_answer:
+                self.hasher.verify(normalise_secret_answer(request.secret_answer), None)
+            return
+        at = self.clock()
+        if with_answer:
+            right = not account.is_secret_answer_path_closed(at) and self.hasher.verify(
+                normalise_secret_answer(request.secret_answer), account.secret_answer_hash
+            )
+            if not right:
+                outcome = (
+                    "secret_answer_path_closed"
+                    if account.is_secret_answer_path_closed(at)
+                    else "wrong_secret_answer"
+                )
+                self._update(account.id, lambda a: a.request_recovery(outcome, self.clock()))
+                return
+
+        def change(a: Account) -> None:
+            now = self.clock()
+            try:
+                a.request_credentials(uuid.uuid4().hex, "recovery", "system:recovery", now)
+            except CredentialsEmailCapError:
+                a.request_recovery("capped", now)
+                return
+            if with_answer:
+                a.change_email(request.new_email, "recovery", "system:recovery", now)
+                a.request_recovery("email_changed", now)
+            else:
+                a.request_recovery("credentials_sent", now)
+
+        self._update(account.id, change)
+
+    def _recoverable_account(self, request: RecoveryRequest) -> Account | None:
+        entry = self.directory.find(request.member_number)
+        if entry is None or entry.birth_date != request.birth_date:
+            return None
+        declared = (request.last_name, request.first_name)
+        if not names_match(*declared, entry.last_name, entry.first_name):
+            return None
+        index = self._get_or_none(MemberIndex.create_id(request.member_number))
+        if index is None or index.account_id is None:
+            return None
+        account = self._account(index.account_id)
+        return account if account.is_open else None
+
+    def me(self, account_id: UUID) -> MemberView:
+        account = self._account(account_id)
+        entry = self.directory.find(account.member_number)
+        beneficiaries = self.directory.beneficiaries(account.member_number) if entry else []
+        return MemberView(
+            identifier=account.identifier,
+            email=account.email,
+            first_name=entry.first_name if entry else "",
+            last_name=entry.last_name if entry else "",
+            sections=entry.sections() if entry else [],
+            beneficiaries=beneficiaries,
+            alerts_reimbursements=account.alerts_reimbursements,
+            secret_question=account.secret_question,
+        )
+
+    def notice_recipient(self, account_id: UUID, version: int) -> tuple[str, str]:
+        """The type of the account's event at `version` and the address its notice goes to."""
+        [event] = self.events.get(account_id, gt=version - 1, lte=version)
+        kind = type(event).__name__
+        if kind == "EmailChanged":
+            return kind, event.old  # the old address is told of the change
+        return kind, self.repository.get(account_id, version=version).email
+
+    def _account_by_identifier(self, identifier: str) -> Account | None:
+        if not identifier.isdigit() or len(identifier) != 8:
+            return None
+        index = self._get_or_none(IdentifierIndex.create_id(identifier))
+        return None if index is None else self._account(index.account_id)
+
+    def _account(self, account_id: UUID) -> Account:
+        account = self._get_or_none(account_id)
+        if not isinstance(account, Account):
+            raise AccountNotFoundError(account_id)
+        return account
+
+    def _update(self, account_id: UUID, command: Callable[[Account], None]) -> Account:
+        """Load, command, save; a lost race reloads and runs the command again."""
+
+        def once() -> Account:
+            account = self._account(account_id)
+            command(account)
+            self.save(account)
+            return account
+
+        return self._retrying(once)
 
     # Plumbing.
 

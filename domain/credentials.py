@@ -78,3 +78,57 @@ class PasswordHasher(Protocol):
     def hash(self, secret: str) -> str: ...
 
     def verify(self, secret: str, hashed: str) -> bool: ...
+
+
+PASSWORD_MIN = 12
+PASSWORD_MAX = 64
+PERSONAL_PART_MIN = 3  # shorter names ("Li") would forbid too many honest passwords
+
+
+class GuessabilityCheck(Protocol):
+    """A strength estimator (zxcvbn in adapters): is this password common or easy to guess?"""
+
+    def is_easily_guessed(self, password: str, personal_data: list[str]) -> bool: ...
+
+
+def password_problems(
+    new: str,
+    *,
+    current: str,
+    personal_data: list[str],
+    check: GuessabilityCheck,
+) -> list[str]:
+    """Every rule the new password breaks, as French sentences (empty when it is acceptable).
+
+    Length counts code points after NFC, so accented phrases are measured as people see them.
+    `personal_data` is the identifier, the names and the e-mail's local part.
+    """
+    password = unicodedata.normalize("NFC", new)
+    problems = []
+    if len(password) < PASSWORD_MIN:
+        problems.append(f"Le mot de passe doit comporter au moins {PASSWORD_MIN} caractères.")
+    if len(password) > PASSWORD_MAX:
+        problems.append(f"Le mot de passe doit comporter au plus {PASSWORD_MAX} caractères.")
+    folded = normalise_name(password)
+    parts = [normalise_name(p) for p in personal_data]
+    if any(len(p) >= PERSONAL_PART_MIN and p in folded for p in parts):
+        problems.append(
+            "Le mot de passe ne doit contenir ni votre identifiant, ni vos nom et prénom, "
+            "ni votre adresse e-mail."
+        )
+    if password == unicodedata.normalize("NFC", current):
+        problems.append("Le nouveau mot de passe doit être différent du mot de passe actuel.")
+    if len(password) <= PASSWORD_MAX and check.is_easily_guessed(password, personal_data):
+        problems.append("Ce mot de passe est trop courant ou trop facile à deviner.")
+    return problems
+
+
+def generate_verification_code() -> str:
+    """80 random bits in 16 characters of Crockford-like base32: typable on another device."""
+    alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+    return "".join(secrets.choice(alphabet) for _ in range(16))
+
+
+def normalise_code(code: str) -> str:
+    """Codes are typed by hand: case, spaces and dashes do not matter."""
+    return "".join(c for c in code.upper() if c.isalnum())

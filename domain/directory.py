@@ -65,3 +65,7 @@ class DirectoryEntry:
 
 class MemberDirectory(Protocol):
     def find(self, member_number: str) -> DirectoryEntry | None: ...
+
+    def beneficiaries(self, principal_member_number: str) -> list[dict[str, str]]:
+        """The people on this principal member's health contracts, themself excluded."""
+        ...

@@ -35,3 +35,29 @@ class ConcurrencyError(DomainError):
 
 class RegistrationNotFoundError(DomainError):
     pass
+
+
+class InvalidCredentialsError(DomainError):
+    """Sign-in failed: unknown identifier, wrong password, locked or closed account, alike."""
+
+
+class WrongPasswordError(DomainError):
+    """The password given to confirm a change is wrong (the session stays valid)."""
+
+    def __init__(self, field: str):
+        super().__init__(field)
+        self.field = field
+
+
+class WeakPasswordError(DomainError):
+    def __init__(self, problems: list[str]):
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+class EmailVerificationInvalidError(DomainError):
+    pass
+
+
+class AccountNotFoundError(DomainError):
+    pass

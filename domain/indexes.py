@@ -81,3 +81,15 @@ class IdempotencyRecord(Aggregate):
         self.body_digest = body_digest
         self.result_id = result_id
         self.used_at = timestamp
+
+
+class EmailVerificationIndex(Aggregate):
+    """One per e-mail verification code digest: which account the code belongs to."""
+
+    @staticmethod
+    def create_id(token_hash: str) -> UUID:
+        return uuid5(NAMESPACE, f"email-verification:{token_hash}")
+
+    @event("EmailVerificationCodeIndexed")
+    def __init__(self, token_hash: str, account_id: UUID, timestamp: datetime):
+        self.account_id = account_id

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -90,11 +91,29 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
     return make_settings(tmp_path, database_url)
 
 
+class FakeClock:
+    """The application's clock, moved by hand: tests of expiry and lockout never sleep."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
 @pytest.fixture
-def app(settings: Settings):
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def app(settings: Settings, clock: FakeClock):
     from app import create_app
 
-    flask_app = create_app(settings)
+    flask_app = create_app(settings, clock=clock)
     services = flask_app.extensions["accounts"]
     services.directory.import_csv(DEMO_CSV.read_text(encoding="utf-8"))
     yield flask_app

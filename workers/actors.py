@@ -8,31 +8,32 @@ from uuid import UUID
 
 import dramatiq
 
-from adapters.mail import MailSender, credentials_email
+from adapters.mail import MailSender, credentials_email, notice_email, verification_email
 from domain.application import AccountLifecycle
 
 MINUTE_MS = 60_000
+# Retries with backoff from 5 s to 10 min: about 1 h 40 of trying, past the 1 h after which
+# support sees an account whose credentials did not go out.
+RETRIES = {"max_retries": 14, "min_backoff": 5_000, "max_backoff": 10 * MINUTE_MS}
+MAIL_ERRORS = (OSError, smtplib.SMTPException)
 
 
 @dataclass(frozen=True)
 class Actors:
     deliver_credentials: dramatiq.Actor
+    deliver_email_verification: dramatiq.Actor
+    deliver_notice: dramatiq.Actor
 
 
 def declare_actors(
     broker: dramatiq.Broker, lifecycle: AccountLifecycle, mailer: MailSender, mail_from: str
 ) -> Actors:
-    # Retries with backoff from 5 s to 10 min: about 1 h 40 of trying, past the 1 h after which
-    # support sees the account as undelivered_email.
-    @dramatiq.actor(
-        broker=broker,
-        actor_name="deliver_credentials",
-        queue_name="mail",
-        max_retries=14,
-        min_backoff=5_000,
-        max_backoff=10 * MINUTE_MS,
-        time_limit=2 * MINUTE_MS,
-    )
+    def actor(fn):
+        return dramatiq.actor(
+            fn, broker=broker, queue_name="mail", time_limit=2 * MINUTE_MS, **RETRIES
+        )
+
+    @actor
     def deliver_credentials(account_id: str, request_id: str) -> None:
         """Issue a fresh temporary password for the request and e-mail it; idempotent."""
         issued = lifecycle.issue_temporary_password(UUID(account_id), request_id)
@@ -43,9 +44,22 @@ def declare_actors(
         )
         try:
             mailer.send(message)
-        except (OSError, smtplib.SMTPException) as error:
+        except MAIL_ERRORS as error:
             lifecycle.record_credentials_email(UUID(account_id), request_id, type(error).__name__)
             raise
         lifecycle.record_credentials_email(UUID(account_id), request_id)
 
-    return Actors(deliver_credentials=deliver_credentials)
+    @actor
+    def deliver_email_verification(account_id: str, request_id: str) -> None:
+        """A fresh single-use code for the pending e-mail change, to the new address."""
+        issued = lifecycle.issue_email_verification(UUID(account_id), request_id)
+        if issued is not None:
+            mailer.send(verification_email(mail_from, issued.email, issued.code))
+
+    @actor
+    def deliver_notice(account_id: str, version: int) -> None:
+        """Tell the member what the event at this version of their account did."""
+        event_type, recipient = lifecycle.notice_recipient(UUID(account_id), version)
+        mailer.send(notice_email(mail_from, recipient, event_type))
+
+    return Actors(deliver_credentials, deliver_email_verification, deliver_notice)

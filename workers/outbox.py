@@ -14,6 +14,8 @@ from domain.account import Account
 from workers.actors import Actors
 
 log = logging.getLogger(__name__)
+# E-mail changes the old address is told of; a restarted registration's typo is not one.
+NOTIFIED_CHANGES = frozenset({"member", "recovery", "support"})
 
 
 class Outbox:
@@ -31,11 +33,17 @@ class Outbox:
 
     def __call__(self, events: Sequence[Any]) -> None:
         for event in events:
+            account_id = str(event.originator_id)
             if isinstance(event, Account.CredentialsRequested):
-                self._send(self.actors.deliver_credentials, str(event.originator_id),
-                           event.request_id)
+                self._send(self.actors.deliver_credentials, account_id, event.request_id)
+            elif isinstance(event, Account.EmailChangeRequested):
+                self._send(self.actors.deliver_email_verification, account_id, event.request_id)
+            elif isinstance(event, Account.AccountLocked | Account.PasswordChanged) or (
+                isinstance(event, Account.EmailChanged) and event.reason in NOTIFIED_CHANGES
+            ):
+                self._send(self.actors.deliver_notice, account_id, event.originator_version)
 
-    def _send(self, actor: dramatiq.Actor, *args: str) -> None:
+    def _send(self, actor: dramatiq.Actor, *args: str | int) -> None:
         if self.kind == "in-process":
             self.start_in_process_worker()
         try:

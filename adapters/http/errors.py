@@ -53,6 +53,9 @@ DOMAIN_ERRORS: dict[type[Exception], str] = {
     domain.AlreadyDecidedError: "already_decided",
     domain.RegistrationNotFoundError: "not_found",
     domain.CredentialsEmailCapError: "rate_limited",
+    domain.InvalidCredentialsError: "invalid_credentials",
+    domain.EmailVerificationInvalidError: "not_found",
+    domain.AccountNotFoundError: "not_found",
 }
 UNAVAILABLE = (
     PersistenceError,
@@ -129,6 +132,16 @@ def register_error_handlers(app: Flask) -> None:
         if isinstance(error, domain.CredentialsEmailCapError):
             headers["Retry-After"] = str(error.retry_after_seconds)
         return error_response(ApiError(code, headers=headers))
+
+    @app.errorhandler(domain.WrongPasswordError)
+    def wrong_password(error: domain.WrongPasswordError) -> Any:
+        return error_response(
+            ApiError("validation_error", errors={error.field: ["Mot de passe incorrect."]})
+        )
+
+    @app.errorhandler(domain.WeakPasswordError)
+    def weak_password(error: domain.WeakPasswordError) -> Any:
+        return error_response(ApiError("weak_password", errors={"new_password": error.problems}))
 
     @app.errorhandler(IntegrityError)
     def integrity_error(error: IntegrityError) -> Any:

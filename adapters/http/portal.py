@@ -28,7 +28,7 @@ from adapters.http.schemas import (
     past_date,
 )
 from adapters.http.services import services
-from domain.application import RegistrationRequest, RegistrationView
+from domain.application import RecoveryRequest, RegistrationRequest, RegistrationView
 
 blp = Blueprint("portal", __name__, url_prefix="/api/v1", description="Espace Client")
 
@@ -82,6 +82,38 @@ class RegistrationSchema(BaseSchema):
             raise ValidationError(
                 "La question secrète et sa réponse vont ensemble.", field_name=missing
             )
+
+
+class RecoverySchema(BaseSchema):
+    member_number = Str(required=True, validate=MEMBER_NUMBER)
+    last_name = name_field()
+    first_name = name_field()
+    birth_date = Day(required=True, validate=past_date)
+    new_email = Email(validate=length(3, 254))
+    secret_answer = Str(validate=[length(1, 200), no_control_characters, not_blank])
+
+    tidy = RegistrationSchema.tidy
+
+    @validates_schema
+    def email_and_answer_together(self, data: dict[str, Any], **_: Any) -> None:
+        if ("new_email" in data) != ("secret_answer" in data):
+            missing = "secret_answer" if "new_email" in data else "new_email"
+            raise ValidationError(
+                "La nouvelle adresse et la réponse à la question secrète vont ensemble.",
+                field_name=missing,
+            )
+
+
+class RecoveryAcceptedSchema(BaseSchema):
+    message = fields.String(required=True)
+
+
+class VerificationSchema(BaseSchema):
+    token = Str(required=True, validate=[length(1, 64), not_blank])
+
+
+class VerifiedSchema(BaseSchema):
+    email = fields.String(required=True)
 
 
 class RegistrationCreatedSchema(BaseSchema):
@@ -150,3 +182,33 @@ class Registration(MethodView):
         except ValueError:
             raise ApiError("not_found") from None
         return _answer(services().lifecycle.get_registration(key), with_instants=True)
+
+
+RECOVERY_ANSWER = {
+    "message": "Si les informations saisies correspondent à un compte, votre identifiant et un "
+    "nouveau mot de passe temporaire vous sont envoyés par e-mail dans les 10 minutes. Votre "
+    "mot de passe actuel reste valable tant que vous n'avez pas utilisé le nouveau."
+}
+
+
+@blp.route("/recoveries")
+class Recoveries(MethodView):
+    @blp.arguments(RecoverySchema)
+    @blp.response(202, RecoveryAcceptedSchema)
+    @blp.alt_response(429, description="Too many recoveries from this address")
+    def post(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Codes d'accès oubliés ? The same answer whether or not anything matched."""
+        s = services()
+        s.outbox.check()
+        s.lifecycle.recover(RecoveryRequest(**data))
+        return RECOVERY_ANSWER
+
+
+@blp.route("/email-verifications")
+class EmailVerifications(MethodView):
+    @blp.arguments(VerificationSchema)
+    @blp.response(200, VerifiedSchema)
+    @blp.alt_response(404, description="Unknown, used or expired code")
+    def post(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Confirm an e-mail change with the code sent to the new address (no session needed)."""
+        return {"email": services().lifecycle.verify_email(data["token"])}

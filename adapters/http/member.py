@@ -1,0 +1,188 @@
+"""A member's own endpoints: sign-in and sign-out, the portal view, and their credentials."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import g
+from flask.views import MethodView
+from marshmallow import fields
+
+from adapters.http import Blueprint
+from adapters.http.auth import BEARER, require_member
+from adapters.http.schemas import (
+    BaseSchema,
+    Bool,
+    Email,
+    Str,
+    length,
+    no_control_characters,
+    not_blank,
+)
+from adapters.http.services import services
+
+blp = Blueprint("member", __name__, url_prefix="/api/v1", description="Connexion et mon compte")
+
+# A password field accepts anything up to a bound well past the policy's 64 code points: a long
+# or strange password is a wrong password (401/422), never a 500 and never a silent truncation.
+PASSWORD_FIELD_MAX = 1024
+
+
+def password_field() -> Str:
+    return Str(required=True, validate=length(1, PASSWORD_FIELD_MAX))
+
+
+class SignInSchema(BaseSchema):
+    identifier = Str(required=True, validate=length(1, 64))
+    password = password_field()
+
+
+class SessionSchema(BaseSchema):
+    token = fields.String(required=True)
+    expires_at = fields.String(required=True)
+    must_change_password = fields.Boolean(required=True)
+
+
+class BeneficiarySchema(BaseSchema):
+    first_name = fields.String()
+    last_name = fields.String()
+    relation = fields.String()
+
+
+class AlertsSchema(BaseSchema):
+    reimbursements = Bool(required=True)
+
+
+class MeSchema(BaseSchema):
+    identifier = fields.String()
+    email = fields.String()
+    first_name = fields.String()
+    last_name = fields.String()
+    must_change_password = fields.Boolean()
+    sections = fields.List(fields.String())
+    beneficiaries = fields.List(fields.Nested(BeneficiarySchema))
+    alerts = fields.Nested(AlertsSchema)
+    secret_question = fields.String(allow_none=True)
+
+
+class PasswordChangeSchema(BaseSchema):
+    current_password = password_field()
+    new_password = password_field()
+
+
+class EmailChangeSchema(BaseSchema):
+    new_email = Email(required=True, validate=length(3, 254))
+    password = password_field()
+
+
+class SecretQuestionSchema(BaseSchema):
+    question = Str(required=True, validate=[length(3, 200), no_control_characters, not_blank])
+    answer = Str(required=True, validate=[length(1, 200), no_control_characters, not_blank])
+    password = password_field()
+
+
+@blp.route("/sessions")
+class Sessions(MethodView):
+    @blp.arguments(SignInSchema)
+    @blp.response(201, SessionSchema)
+    @blp.alt_response(401, description="invalid_credentials, whatever the reason")
+    @blp.alt_response(429, description="Too many sign-ins from this address")
+    def post(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Sign in with the identifier and a password (own or temporary)."""
+        s = services()
+        who = s.lifecycle.authenticate(data["identifier"], data["password"])
+        token, expires_at = s.sessions.open(who.account_id, who.identifier, who.temporary)
+        return {
+            "token": token,
+            "expires_at": expires_at.isoformat(),
+            "must_change_password": who.temporary,
+        }
+
+
+@blp.route("/sessions/current")
+class CurrentSession(MethodView):
+    @require_member(temporary_allowed=True)
+    @blp.response(204)
+    @blp.doc(**BEARER)
+    def delete(self) -> None:
+        """Sign out: this session's token stops working at once."""
+        services().sessions.revoke(g.session.digest)
+
+
+@blp.route("/me")
+class Me(MethodView):
+    @require_member(temporary_allowed=True)
+    @blp.response(200, MeSchema)
+    @blp.doc(**BEARER)
+    def get(self) -> dict[str, Any]:
+        """The portal view of the signed-in member."""
+        view = services().lifecycle.me(g.session.account_id)
+        return {
+            "identifier": view.identifier,
+            "email": view.email,
+            "first_name": view.first_name,
+            "last_name": view.last_name,
+            "must_change_password": g.session.temporary,
+            "sections": view.sections,
+            "beneficiaries": view.beneficiaries,
+            "alerts": {"reimbursements": view.alerts_reimbursements},
+            "secret_question": view.secret_question,
+        }
+
+
+@blp.route("/me/password")
+class MyPassword(MethodView):
+    @require_member(temporary_allowed=True)
+    @blp.arguments(PasswordChangeSchema)
+    @blp.response(204)
+    @blp.alt_response(422, description="validation_error (wrong current password) or weak_password")
+    @blp.doc(**BEARER)
+    def put(self, data: dict[str, Any]) -> None:
+        """Replace the password (the temporary one at first sign-in); other sessions end."""
+        s = services()
+        session = g.session
+        s.lifecycle.change_password(
+            session.account_id,
+            data["current_password"],
+            data["new_password"],
+            before_recording=lambda: s.sessions.revoke_all(session.account_id, keep=session.digest),
+        )
+        s.sessions.end_temporary(session.digest)
+
+
+@blp.route("/me/email")
+class MyEmail(MethodView):
+    @require_member()
+    @blp.arguments(EmailChangeSchema)
+    @blp.response(202)
+    @blp.doc(**BEARER)
+    def post(self, data: dict[str, Any]) -> None:
+        """Modifier mes infos: a single-use code goes to the new address."""
+        services().lifecycle.request_email_change(
+            g.session.account_id, data["new_email"], data["password"]
+        )
+
+
+@blp.route("/me/secret-question")
+class MySecretQuestion(MethodView):
+    @require_member()
+    @blp.arguments(SecretQuestionSchema)
+    @blp.response(204)
+    @blp.doc(**BEARER)
+    def put(self, data: dict[str, Any]) -> None:
+        """Set the secret question; the answer is kept only as a hash of its normalised form."""
+        services().lifecycle.set_secret_question(
+            g.session.account_id, data["question"], data["answer"], data["password"]
+        )
+
+
+@blp.route("/me/alerts")
+class MyAlerts(MethodView):
+    @require_member()
+    @blp.arguments(AlertsSchema)
+    @blp.response(200, AlertsSchema)
+    @blp.doc(**BEARER)
+    def put(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Turn reimbursement e-mail alerts on or off."""
+        on = services().lifecycle.set_alerts(g.session.account_id, data["reimbursements"])
+        return {"reimbursements": on}
