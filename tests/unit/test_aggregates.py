@@ -13,6 +13,7 @@ from domain.errors import (
     AccountClosedError,
     AlreadyDecidedError,
     CredentialsEmailCapError,
+    EmailVerificationInvalidError,
     InvalidTransitionError,
 )
 from domain.states import AccountStatus, EnrollmentStatus
@@ -146,3 +147,73 @@ def test_replaying_the_events_rebuilds_the_same_state():
     for event in events:
         copy = event.mutate(copy)
     assert copy.__dict__ == a.__dict__
+
+
+def test_five_failures_in_a_row_lock_for_fifteen_minutes_and_a_success_resets():
+    a = account()
+    for _ in range(4):
+        a.fail_sign_in(T0)
+    a.sign_in(with_temporary=False, at=T0)
+    assert a.failed_sign_ins == 0
+    for _ in range(5):
+        a.fail_sign_in(T0)
+    assert event_names(a)[-2:] == ["SignInFailed", "AccountLocked"]
+    assert a.is_locked(T0 + timedelta(minutes=14, seconds=59))
+    assert not a.is_locked(T0 + timedelta(minutes=15))
+
+
+def test_signing_in_with_the_temporary_password_retires_the_own_password():
+    a = account()
+    a.change_password("$2b$own", T0)
+    a.request_credentials("r1", "recovery", "system:recovery", T0)
+    a.issue_temporary_password("r1", "$2b$temp", T0 + timedelta(hours=24), T0)
+    assert a.password_hash == "$2b$own"  # a recovery alone keeps it
+    a.sign_in(with_temporary=True, at=T0)
+    assert a.password_hash is None and a.has_signed_in
+
+
+def test_a_temporary_password_is_usable_for_24_hours_only():
+    a = account()
+    a.request_credentials("r1", "registration", "system:registration", T0)
+    a.issue_temporary_password("r1", "$2b$temp", T0 + timedelta(hours=24), T0)
+    assert a.usable_temporary_hash(T0 + timedelta(hours=23, minutes=59)) == "$2b$temp"
+    assert a.usable_temporary_hash(T0 + timedelta(hours=24)) is None
+
+
+def test_only_the_newest_verification_code_of_a_pending_change_works_once():
+    a = account()
+    a.request_email_change("c1", "new@example.org", T0)
+    a.issue_email_verification("c1", "digest-1", T0)
+    a.issue_email_verification("c1", "digest-2", T0)
+    with pytest.raises(EmailVerificationInvalidError):
+        a.verify_email("digest-1", T0)
+    a.verify_email("digest-2", T0)
+    assert a.email == "new@example.org"
+    with pytest.raises(EmailVerificationInvalidError):
+        a.verify_email("digest-2", T0)
+
+
+def test_a_verification_code_expires_after_24_hours():
+    a = account()
+    a.request_email_change("c1", "new@example.org", T0)
+    a.issue_email_verification("c1", "digest-1", T0)
+    with pytest.raises(EmailVerificationInvalidError):
+        a.verify_email("digest-1", T0 + timedelta(hours=24))
+
+
+def test_three_wrong_secret_answers_in_24_hours_close_that_path_only():
+    a = account()
+    for hour in range(3):
+        a.request_recovery("wrong_secret_answer", T0 + timedelta(hours=hour))
+    assert a.is_secret_answer_path_closed(T0 + timedelta(hours=3))
+    assert not a.is_secret_answer_path_closed(T0 + timedelta(hours=24, seconds=1))
+    a.request_credentials("r1", "recovery", "system:recovery", T0 + timedelta(hours=3))
+
+
+def test_setting_alerts_to_their_current_value_records_nothing():
+    a = account()
+    a.collect_events()
+    a.set_alerts(False, T0)
+    assert a.collect_events() == []
+    a.set_alerts(True, T0)
+    assert event_names(a) == ["AlertsPreferenceChanged"]
