@@ -380,6 +380,10 @@ class AccountLifecycle(Application[UUID]):
     def confirm_password(self, account_id: UUID, password: str, field: str) -> Account:
         """A password that confirms a change; a wrong one counts toward the lockout."""
         account = self._account(account_id)
+        if account.is_locked(self.clock()):
+            # A session opened before the lock cannot go on guessing while it lasts.
+            self.hasher.verify(password, None)
+            raise WrongPasswordError(field)
         if self._matching_password(account, password, self.clock()) is None:
             self._update(account_id, lambda a: a.fail_sign_in(self.clock(), context=field))
             raise WrongPasswordError(field)

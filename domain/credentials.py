@@ -55,7 +55,9 @@ def generate_temporary_password() -> str:
 
 def prehash(secret: str) -> bytes:
     """NFC, then SHA-256, then base64: 44 bytes, so bcrypt's 72-byte limit never truncates."""
-    digest = hashlib.sha256(unicodedata.normalize("NFC", secret).encode("utf-8")).digest()
+    # surrogatepass: whatever string arrives, hashing it never raises.
+    normalised = unicodedata.normalize("NFC", secret).encode("utf-8", "surrogatepass")
+    digest = hashlib.sha256(normalised).digest()
     return base64.b64encode(digest)
 
 

@@ -25,7 +25,16 @@ class Str(fields.String):
         "null": "Champ obligatoire.",
         "invalid": "Une chaîne de caractères est attendue.",
         "invalid_utf8": "Texte UTF-8 invalide.",
+        "surrogate": "Texte Unicode invalide.",
     }
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        # JSON may escape a lone surrogate (\ud800): no Unicode text holds one, and it could
+        # not be stored or hashed as UTF-8.
+        if any("\ud800" <= c <= "\udfff" for c in text):
+            raise self.make_error("surrogate")
+        return text
 
 
 class Email(fields.Email):
@@ -46,11 +55,19 @@ class Day(fields.Date):
 
 
 class Bool(fields.Boolean):
+    """JSON true or false only: "yes", 1 or "false" are errors, not guesses."""
+
     default_error_messages = {  # noqa: RUF012
         "required": "Champ obligatoire.",
         "null": "Champ obligatoire.",
         "invalid": "true ou false attendu.",
     }
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> bool:
+        # Not through truthy/falsy sets: 1 == True in a set, so 1 and 0 would pass.
+        if isinstance(value, bool):
+            return value
+        raise self.make_error("invalid")
 
 
 def length(low: int, high: int) -> validate.Length:

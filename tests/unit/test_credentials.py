@@ -110,3 +110,7 @@ def test_the_prehash_keeps_passwords_that_differ_after_byte_72_apart():
 
 def test_composed_and_decomposed_forms_are_the_same_password():
     assert prehash("caf\u00e9") == prehash("cafe\u0301")
+
+
+def test_the_prehash_never_raises_whatever_the_string():
+    assert len(prehash("ab\ud800cd")) == 44
