@@ -124,6 +124,8 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Flas
         OPENAPI_JSON_PATH="openapi.json",
         OPENAPI_SWAGGER_UI_PATH="docs",
         OPENAPI_SWAGGER_UI_URL="/api/v1/docs/static/",
+        # Every recovery answers after at least this long (see portal.Recoveries).
+        RECOVERY_MIN_SECONDS=0.2,
     )
     app.json.sort_keys = False  # type: ignore[attr-defined]  (keep the contract's field order)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]  (French, readable as sent)

@@ -6,10 +6,11 @@ import hashlib
 import hmac
 import json
 import re
+import time
 from typing import Any
 from uuid import UUID
 
-from flask import request
+from flask import current_app, request
 from flask.views import MethodView
 from marshmallow import ValidationError, fields, pre_load, validates_schema
 
@@ -198,9 +199,14 @@ class Recoveries(MethodView):
     @blp.alt_response(429, description="Too many recoveries from this address")
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Codes d'accès oubliés ? The same answer whether or not anything matched."""
+        started = time.monotonic()
         s = services()
         s.outbox.check()
         s.lifecycle.recover(RecoveryRequest(**data))
+        # A match reads, writes and enqueues; no match returns at once. Answering no sooner
+        # than a floor keeps the two indistinguishable by timing (CONTRACT.md).
+        floor = current_app.config["RECOVERY_MIN_SECONDS"]
+        time.sleep(max(0.0, floor - (time.monotonic() - started)))
         return RECOVERY_ANSWER
 
 
