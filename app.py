@@ -20,7 +20,7 @@ from marshmallow import Schema, fields
 from adapters.database import Database, eventsourcing_env
 from adapters.directory import DirectoryImportError, SqlMemberDirectory
 from adapters.hashing import BcryptHasher
-from adapters.http import Api, member, ops, portal
+from adapters.http import Api, member, ops, portal, support
 from adapters.http.errors import register_error_handlers
 from adapters.http.limits import make_limiter
 from adapters.mail import MailSender, mail_sender
@@ -28,9 +28,14 @@ from adapters.password_strength import ZxcvbnCheck
 from adapters.sessions import ROLES, MemberSessions, StaffTokens
 from adapters.settings import Settings, SettingsError
 from domain.application import AccountLifecycle, Clock, utc_now
+from projections.runner import ProjectionThread
+from projections.support_queue import SupportQueue, SupportQueueView
 from workers.actors import Actors, declare_actors
 from workers.broker import make_broker
+from workers.checks import flag_overdue_credentials
 from workers.outbox import Outbox
+
+CHECK_EVERY_SECONDS = 60
 
 MAX_BODY = 64 * 1024
 log = logging.getLogger("accounts")
@@ -48,8 +53,11 @@ class Services:
     broker: dramatiq.Broker
     actors: Actors
     outbox: Outbox
+    support_queue: SupportQueueView
+    projections: ProjectionThread
 
     def close(self) -> None:
+        self.projections.stop()
         self.outbox.stop()
         self.broker.close()
         self.lifecycle.close()
@@ -86,11 +94,25 @@ def build_services(settings: Settings, clock: Clock = utc_now) -> Services:
     mailer = mail_sender(settings.mail)
     actors = declare_actors(broker, lifecycle, mailer, settings.mail_from)
     outbox = Outbox(broker, actors)
-    lifecycle.on_committed = outbox
+    support_queue = SupportQueueView(database, factory.tracking_recorder())
+    support_queue.create_tables()
+    projections = ProjectionThread(
+        lifecycle,
+        [SupportQueue(support_queue)],
+        periodic=[
+            (CHECK_EVERY_SECONDS, lambda: flag_overdue_credentials(lifecycle, support_queue))
+        ],
+    )
+
+    def committed(events: Any) -> None:
+        outbox(events)
+        projections.wake()
+
+    lifecycle.on_committed = committed
     sessions = MemberSessions(database, clock)
     return Services(
         settings, lifecycle, database, directory, staff_tokens, sessions, mailer, broker, actors,
-        outbox,
+        outbox, support_queue, projections,
     )
 
 
@@ -131,11 +153,15 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Flas
     app.json.ensure_ascii = False  # type: ignore[attr-defined]  (French, readable as sent)
     services = build_services(settings, clock)
     app.extensions["accounts"] = services
+    if services.outbox.kind == "in-process":
+        # The embedded default is one process: it keeps its own read models up to date.
+        services.projections.start()
     register_error_handlers(app)
     api = ContractApi(app)
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     api.register_blueprint(portal.blp)
     api.register_blueprint(member.blp)
+    api.register_blueprint(support.blp)
     app.register_blueprint(ops.blp)
     make_limiter(app, settings)
 

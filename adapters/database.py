@@ -42,19 +42,19 @@ class Cursor:
     """A cursor that takes %s placeholders on both engines and returns rows as dicts."""
 
     def __init__(self, raw: Any, paramstyle_qmark: bool):
-        self._raw = raw
+        self.raw = raw  # the driver's cursor, for the library's own statements
         self._qmark = paramstyle_qmark
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         if self._qmark:
             sql = sql.replace("%s", "?")
-        self._raw.execute(sql, tuple(params))
+        self.raw.execute(sql, tuple(params))
 
     def fetchall(self) -> list[dict[str, Any]]:
-        return [dict(row) for row in self._raw.fetchall()]
+        return [dict(row) for row in self.raw.fetchall()]
 
     def fetchone(self) -> dict[str, Any] | None:
-        row = self._raw.fetchone()
+        row = self.raw.fetchone()
         return None if row is None else dict(row)
 
 

@@ -127,6 +127,14 @@ _NOTICES = {
         "ont été fermées.\n\nSi vous n'êtes pas à l'origine de ce changement, cliquez sans "
         "attendre sur « Codes d'accès oubliés ? » et contactez le support technique.",
     ),
+    "AccountClosed": (
+        "Votre compte de l'Espace Client est clôturé",
+        "Conformément à votre demande, votre compte de l'Espace Client est clôturé : votre "
+        "identifiant ne permet plus de vous connecter et vos données personnelles ont été "
+        "effacées de nos fichiers de l'Espace Client.\n\nVos contrats ne sont pas concernés et "
+        "vous continuez à recevoir vos relevés par courrier. Vous pouvez réactiver un compte à "
+        "tout moment avec « Activer mon compte ».",
+    ),
     "EmailChanged": (
         "L'adresse e-mail de votre compte de l'Espace Client a été modifiée",
         "L'adresse e-mail enregistrée pour votre compte a été remplacée par une nouvelle "
@@ -142,3 +150,15 @@ NOTICE_EVENTS = frozenset(_NOTICES)
 def notice_email(sender: str, to: str, event_type: str) -> EmailMessage:
     subject, text = _NOTICES[event_type]
     return _message(sender, to, subject, f"Bonjour,\n\n{text}")
+
+
+def rejection_email(sender: str, to: str) -> EmailMessage:
+    body = (
+        "Bonjour,\n\n"
+        "Les nom et prénom saisis lors de votre demande d'inscription à l'Espace Client ne "
+        "correspondaient pas à nos fichiers, et le support technique n'a pas pu valider votre "
+        "identification : votre demande d'inscription a été rejetée.\n\n"
+        "Vous pouvez recommencer la procédure « Activer mon compte » en saisissant vos nom et "
+        "prénom tels qu'ils figurent sur vos relevés, ou contacter le support technique."
+    )
+    return _message(sender, to, "Votre demande d'inscription à l'Espace Client", body)

@@ -34,6 +34,7 @@ class CredentialsRequest:
     issued: bool = False
     sent: bool = False
     failures: int = 0
+    overdue: bool = False
 
 
 @dataclass
@@ -152,6 +153,20 @@ class Account(Aggregate):
     def close(self, agent: str, at: datetime) -> None:
         check_transition(self.status, AccountStatus.CLOSED)
         self.account_closed(agent=agent, actor=f"support:{agent}", timestamp=at)
+
+    def request_closure(self, request_id: UUID, at: datetime) -> None:
+        self._check_open()
+        self.closure_requested(request_id=request_id, actor=self.actor, timestamp=at)
+
+    def flag_credentials_overdue(self, request_id: str, at: datetime) -> None:
+        """The mail server has not accepted this request's e-mail an hour after it was due."""
+        request = self.credentials_request(request_id)
+        if request is None or request.sent or request.overdue:
+            return
+        self.credentials_email_overdue(
+            request_id=request_id, identifier=self.identifier, actor="system:mail-check",
+            timestamp=at,
+        )
 
     # Sign-in and lockout.
 
@@ -349,3 +364,13 @@ class Account(Aggregate):
     @event("AccountClosed")
     def account_closed(self, agent: str, actor: str, timestamp: datetime) -> None:
         self.status = AccountStatus.CLOSED
+
+    @event("ClosureRequested")
+    def closure_requested(self, request_id: UUID, actor: str, timestamp: datetime) -> None:
+        pass  # the support request carries the matter; the account keeps the trace
+
+    @event("CredentialsEmailOverdue")
+    def credentials_email_overdue(
+        self, request_id: str, identifier: str, actor: str, timestamp: datetime
+    ) -> None:
+        self.credentials_request(request_id).overdue = True

@@ -30,18 +30,22 @@ from domain.directory import MemberDirectory
 from domain.enrollment import Enrollment
 from domain.errors import (
     AccountClosedError,
+    AccountExistsError,
     AccountNotFoundError,
+    AlreadyDecidedError,
     ConcurrencyError,
     CredentialsEmailCapError,
     EmailVerificationInvalidError,
     IdempotencyKeyReusedError,
     InvalidCredentialsError,
     RegistrationNotFoundError,
+    SupportRequestNotFoundError,
     WeakPasswordError,
     WrongPasswordError,
 )
 from domain.indexes import EmailVerificationIndex, IdempotencyRecord, IdentifierIndex, MemberIndex
 from domain.states import EnrollmentStatus
+from domain.support_request import RequestKind, SupportRequest
 
 TEMPORARY_PASSWORD_LIFETIME = timedelta(hours=24)
 # Optimistic concurrency: a lost race is retried from a fresh load this many times.
@@ -101,6 +105,19 @@ class MemberView:
     beneficiaries: list[dict[str, str]]
     alerts_reimbursements: bool
     secret_question: str | None
+
+
+@dataclass(frozen=True)
+class SupportRequestForm:
+    kind: str
+    last_name: str
+    first_name: str
+    message: str
+    member_number: str | None = None
+    birth_date: date | None = None
+    identifier: str | None = None
+    email: str | None = None
+    new_email: str | None = None
 
 
 @dataclass(frozen=True)
@@ -266,7 +283,11 @@ class AccountLifecycle(Application[UUID]):
         return enrollment, [index, account, identifier_index]
 
     def _open_account(
-        self, enrollment: Enrollment, sections: list[str], at: datetime
+        self,
+        enrollment: Enrollment,
+        sections: list[str],
+        at: datetime,
+        reason: str = "registration",
     ) -> tuple[Account, IdentifierIndex]:
         # A collision with an existing identifier fails the save with IntegrityError, and the
         # retry draws another: 1 chance in 90 million per existing account, so rare.
@@ -282,7 +303,7 @@ class AccountLifecycle(Application[UUID]):
             actor="system:registration",
             timestamp=at,
         )
-        account.request_credentials(uuid.uuid4().hex, "registration", "system:registration", at)
+        account.request_credentials(uuid.uuid4().hex, reason, "system:registration", at)
         return account, IdentifierIndex(identifier=identifier, account_id=account.id, timestamp=at)
 
     def get_registration(self, registration_id: UUID) -> RegistrationView:
@@ -538,6 +559,145 @@ class AccountLifecycle(Application[UUID]):
         if kind == "EmailChanged":
             return kind, event.old  # the old address is told of the change
         return kind, self.repository.get(account_id, version=version).email
+
+    # The support desk.
+
+    def submit_support_request(self, form: SupportRequestForm) -> UUID:
+        """A request from someone who cannot sign in; linked to an account when one matches."""
+        account = None
+        if form.identifier:
+            account = self._account_by_identifier(form.identifier)
+        if account is None and form.member_number:
+            index = self._get_or_none(MemberIndex.create_id(form.member_number))
+            if index is not None and index.account_id is not None:
+                account = self._account(index.account_id)
+        request = SupportRequest(
+            kind=form.kind, last_name=form.last_name, first_name=form.first_name,
+            message=form.message, member_number=form.member_number, birth_date=form.birth_date,
+            identifier=form.identifier, email=form.email, new_email=form.new_email,
+            account_id=account.id if account is not None and account.is_open else None,
+            actor="system:support-request", timestamp=self.clock(),
+        )
+        self.save(request)
+        return request.id
+
+    def request_closure(self, account_id: UUID, password: str) -> UUID:
+        """The member's own closure request ("clôture sur demande"); support decides it."""
+        account = self.confirm_password(account_id, password, "password")
+        entry = self.directory.find(account.member_number)
+
+        def once() -> UUID:
+            current = self._account(account_id)
+            request = SupportRequest(
+                kind=RequestKind.CLOSURE.value,
+                last_name=entry.last_name if entry else "",
+                first_name=entry.first_name if entry else "",
+                message="Demande de clôture faite depuis l'Espace Client.",
+                member_number=current.member_number, birth_date=None,
+                identifier=current.identifier, email=current.email, new_email=None,
+                account_id=current.id, actor=current.actor, timestamp=self.clock(),
+            )
+            current.request_closure(request.id, self.clock())
+            self.save(current, request)
+            return request.id
+
+        return self._retrying(once)
+
+    def decide_registration(
+        self, registration_id: UUID, approve: bool, agent: str, note: str
+    ) -> RegistrationView:
+        def once() -> RegistrationView:
+            enrollment = self._get_or_none(registration_id)
+            if not isinstance(enrollment, Enrollment):
+                raise RegistrationNotFoundError(registration_id)
+            at = self.clock()
+            if enrollment.status is not EnrollmentStatus.IDENTITY_REVIEW:
+                raise AlreadyDecidedError(enrollment.status)
+            index = self.repository.get(MemberIndex.create_id(enrollment.member_number))
+            if not approve:
+                enrollment.reject(agent, note, at)
+                index.close_review(registration_id=enrollment.id, timestamp=at)
+                self.save(enrollment, index)
+                return self._registration_view(enrollment, first=False)
+            if index.account_id is not None and self._account(index.account_id).is_open:
+                raise AccountExistsError(enrollment.member_number)
+            entry = self.directory.find(enrollment.member_number)
+            account, identifier_index = self._open_account(
+                enrollment, entry.sections() if entry else [], at, reason="identity_approved"
+            )
+            enrollment.approve(agent, note, account.id, at)
+            index.close_review(registration_id=enrollment.id, timestamp=at)
+            index.link_account(account_id=account.id, timestamp=at)
+            self.save(enrollment, index, account, identifier_index)
+            return self._registration_view(enrollment, first=False)
+
+        return self._retrying(once)
+
+    def decide_request(
+        self, request_id: UUID, accept: bool, agent: str, note: str, new_email: str | None
+    ) -> SupportRequest:
+        def once() -> SupportRequest:
+            request = self._get_or_none(request_id)
+            if not isinstance(request, SupportRequest):
+                raise SupportRequestNotFoundError(request_id)
+            at = self.clock()
+            if not accept:
+                request.reject(agent, note, at)
+                self.save(request)
+                return request
+            request.accept(agent, note, new_email, at)
+            if request.kind is RequestKind.OTHER:
+                self.save(request)
+                return request
+            account = self._account(request.account_id)
+            if request.kind is RequestKind.EMAIL_UPDATE:
+                account.change_email(request.new_email, "support", f"support:{agent}", at)
+                account.request_credentials(
+                    uuid.uuid4().hex, "email_update", f"support:{agent}", at
+                )
+                self.save(request, account)
+                return request
+            account.close(agent, at)
+            index = self.repository.get(MemberIndex.create_id(account.member_number))
+            index.unlink_account(account_id=account.id, timestamp=at)
+            self.save(request, account, index)
+            return request
+
+        return self._retrying(once)
+
+    def get_enrollment_email(self, registration_id: UUID) -> str:
+        enrollment = self._get_or_none(registration_id)
+        if not isinstance(enrollment, Enrollment):
+            raise RegistrationNotFoundError(registration_id)
+        return enrollment.email
+
+    def get_support_request(self, request_id: UUID) -> SupportRequest:
+        request = self._get_or_none(request_id)
+        if not isinstance(request, SupportRequest):
+            raise SupportRequestNotFoundError(request_id)
+        return request
+
+    def account_for_support(self, identifier: str) -> Account:
+        account = self._account_by_identifier(identifier)
+        if account is None:
+            raise AccountNotFoundError(identifier)
+        return account
+
+    def resend_credentials(self, identifier: str, agent: str) -> None:
+        account = self.account_for_support(identifier)
+        self._update(
+            account.id,
+            lambda a: a.request_credentials(
+                uuid.uuid4().hex, "support_resend", f"support:{agent}", self.clock()
+            ),
+        )
+
+    def unlock(self, identifier: str, agent: str) -> Account:
+        account = self.account_for_support(identifier)
+        return self._update(account.id, lambda a: a.unlock(agent, self.clock()))
+
+    def flag_credentials_overdue(self, account_id: UUID, request_id: str) -> None:
+        self._update(account_id, lambda a: a.flag_credentials_overdue(request_id, self.clock()))
 
     def _account_by_identifier(self, identifier: str) -> Account | None:
         if not identifier.isdigit() or len(identifier) != 8:

@@ -55,7 +55,8 @@ class Enrollment(Aggregate):
         check_transition(self.status, EnrollmentStatus.IDENTITY_REVIEW)
         declared = {"last_name": self.last_name, "first_name": self.first_name}
         self.identity_mismatch_flagged(
-            declared=declared, directory=directory_names, actor=SYSTEM, timestamp=at
+            member_number=self.member_number, declared=declared, directory=directory_names,
+            actor=SYSTEM, timestamp=at,
         )
 
     def approve(self, agent: str, note: str, account_id: UUID, at: datetime) -> None:
@@ -90,7 +91,12 @@ class Enrollment(Aggregate):
 
     @event("IdentityMismatchFlagged")
     def identity_mismatch_flagged(
-        self, declared: dict[str, str], directory: dict[str, str], actor: str, timestamp: datetime
+        self,
+        member_number: str,
+        declared: dict[str, str],
+        directory: dict[str, str],
+        actor: str,
+        timestamp: datetime,
     ) -> None:
         self.status = self.first_answer = EnrollmentStatus.IDENTITY_REVIEW
         self.directory_names = directory

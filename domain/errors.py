@@ -61,3 +61,11 @@ class EmailVerificationInvalidError(DomainError):
 
 class AccountNotFoundError(DomainError):
     pass
+
+
+class AccountExistsError(DomainError):
+    """Approving would open a second account for a member who has one."""
+
+
+class SupportRequestNotFoundError(DomainError):
+    pass

@@ -174,3 +174,10 @@ def event_types(services) -> list[str]:
     recorder = services.lifecycle.recorder
     notifications = recorder.select_notifications(start=1, limit=100_000)
     return [n.topic.rpartition(".")[2] for n in notifications]
+
+
+def settle(services, timeout: float = 10.0) -> None:
+    """Wait until the read models have processed every event recorded so far."""
+    last = services.lifecycle.recorder.max_notification_id()
+    if last:
+        services.support_queue.wait("support_queue", last, timeout=timeout)

@@ -8,7 +8,13 @@ from uuid import UUID
 
 import dramatiq
 
-from adapters.mail import MailSender, credentials_email, notice_email, verification_email
+from adapters.mail import (
+    MailSender,
+    credentials_email,
+    notice_email,
+    rejection_email,
+    verification_email,
+)
 from domain.application import AccountLifecycle
 
 MINUTE_MS = 60_000
@@ -23,6 +29,7 @@ class Actors:
     deliver_credentials: dramatiq.Actor
     deliver_email_verification: dramatiq.Actor
     deliver_notice: dramatiq.Actor
+    deliver_rejection: dramatiq.Actor
 
 
 def declare_actors(
@@ -62,4 +69,12 @@ def declare_actors(
         event_type, recipient = lifecycle.notice_recipient(UUID(account_id), version)
         mailer.send(notice_email(mail_from, recipient, event_type))
 
-    return Actors(deliver_credentials, deliver_email_verification, deliver_notice)
+    @actor
+    def deliver_rejection(registration_id: str) -> None:
+        """Tell the person whose registration support rejected."""
+        email = lifecycle.get_enrollment_email(UUID(registration_id))
+        mailer.send(rejection_email(mail_from, email))
+
+    return Actors(
+        deliver_credentials, deliver_email_verification, deliver_notice, deliver_rejection
+    )

@@ -11,6 +11,7 @@ import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 
 from domain.account import Account
+from domain.enrollment import Enrollment
 from workers.actors import Actors
 
 log = logging.getLogger(__name__)
@@ -33,15 +34,19 @@ class Outbox:
 
     def __call__(self, events: Sequence[Any]) -> None:
         for event in events:
-            account_id = str(event.originator_id)
+            origin = str(event.originator_id)  # the account, or the registration
             if isinstance(event, Account.CredentialsRequested):
-                self._send(self.actors.deliver_credentials, account_id, event.request_id)
+                self._send(self.actors.deliver_credentials, origin, event.request_id)
             elif isinstance(event, Account.EmailChangeRequested):
-                self._send(self.actors.deliver_email_verification, account_id, event.request_id)
-            elif isinstance(event, Account.AccountLocked | Account.PasswordChanged) or (
+                self._send(self.actors.deliver_email_verification, origin, event.request_id)
+            elif isinstance(event, Enrollment.IdentityRejected):
+                self._send(self.actors.deliver_rejection, origin)
+            elif isinstance(
+                event, Account.AccountLocked | Account.PasswordChanged | Account.AccountClosed
+            ) or (
                 isinstance(event, Account.EmailChanged) and event.reason in NOTIFIED_CHANGES
             ):
-                self._send(self.actors.deliver_notice, account_id, event.originator_version)
+                self._send(self.actors.deliver_notice, origin, event.originator_version)
 
     def _send(self, actor: dramatiq.Actor, *args: str | int) -> None:
         if self.kind == "in-process":

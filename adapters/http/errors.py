@@ -56,6 +56,10 @@ DOMAIN_ERRORS: dict[type[Exception], str] = {
     domain.InvalidCredentialsError: "invalid_credentials",
     domain.EmailVerificationInvalidError: "not_found",
     domain.AccountNotFoundError: "not_found",
+    domain.SupportRequestNotFoundError: "not_found",
+    domain.AccountExistsError: "conflict",
+    domain.AccountClosedError: "conflict",
+    domain.InvalidTransitionError: "conflict",
 }
 UNAVAILABLE = (
     PersistenceError,

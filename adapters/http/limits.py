@@ -17,7 +17,7 @@ LIMITED_ENDPOINTS = {
     "sessions": "member.Sessions",
     "recoveries": "portal.Recoveries",
     "registrations": "portal.Registrations",
-    "support-requests": "support.SupportRequests",
+    "support-requests": "portal.SupportRequests",
 }
 
 

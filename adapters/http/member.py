@@ -186,3 +186,23 @@ class MyAlerts(MethodView):
         """Turn reimbursement e-mail alerts on or off."""
         on = services().lifecycle.set_alerts(g.session.account_id, data["reimbursements"])
         return {"reimbursements": on}
+
+
+class ClosureSchema(BaseSchema):
+    password = password_field()
+
+
+class ClosureRequestedSchema(BaseSchema):
+    request_id = fields.String(required=True)
+
+
+@blp.route("/me/closure")
+class MyClosure(MethodView):
+    @require_member()
+    @blp.arguments(ClosureSchema)
+    @blp.response(202, ClosureRequestedSchema)
+    @blp.doc(**BEARER)
+    def post(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Ask for the account to be closed; a support agent decides."""
+        request_id = services().lifecycle.request_closure(g.session.account_id, data["password"])
+        return {"request_id": str(request_id)}

@@ -12,7 +12,7 @@ from uuid import UUID
 
 from flask import current_app, request
 from flask.views import MethodView
-from marshmallow import ValidationError, fields, pre_load, validates_schema
+from marshmallow import ValidationError, fields, pre_load, validate, validates_schema
 
 from adapters.http import Blueprint
 from adapters.http.errors import ApiError
@@ -29,7 +29,12 @@ from adapters.http.schemas import (
     past_date,
 )
 from adapters.http.services import services
-from domain.application import RecoveryRequest, RegistrationRequest, RegistrationView
+from domain.application import (
+    RecoveryRequest,
+    RegistrationRequest,
+    RegistrationView,
+    SupportRequestForm,
+)
 
 blp = Blueprint("portal", __name__, url_prefix="/api/v1", description="Espace Client")
 
@@ -115,6 +120,30 @@ class VerificationSchema(BaseSchema):
 
 class VerifiedSchema(BaseSchema):
     email = fields.String(required=True)
+
+
+class SupportRequestFormSchema(BaseSchema):
+    kind = Str(
+        required=True,
+        validate=validate.OneOf(
+            ("email_update", "closure", "other"),
+            error="Valeur attendue : email_update, closure ou other.",
+        ),
+    )
+    last_name = name_field()
+    first_name = name_field()
+    message = Str(required=True, validate=[length(1, 2000), not_blank])
+    member_number = Str(validate=MEMBER_NUMBER)
+    birth_date = Day(validate=past_date)
+    identifier = Str(validate=validate.Regexp(r"\A[0-9]{8}\Z", error="8 chiffres attendus."))
+    email = Email(validate=length(3, 254))
+    new_email = Email(validate=length(3, 254))
+
+    tidy = RegistrationSchema.tidy
+
+
+class SupportRequestCreatedSchema(BaseSchema):
+    request_id = fields.String(required=True)
 
 
 class RegistrationCreatedSchema(BaseSchema):
@@ -218,3 +247,14 @@ class EmailVerifications(MethodView):
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Confirm an e-mail change with the code sent to the new address (no session needed)."""
         return {"email": services().lifecycle.verify_email(data["token"])}
+
+
+@blp.route("/support-requests")
+class SupportRequests(MethodView):
+    @blp.arguments(SupportRequestFormSchema)
+    @blp.response(202, SupportRequestCreatedSchema)
+    @blp.alt_response(429, description="Too many requests from this address")
+    def post(self, data: dict[str, Any]) -> dict[str, Any]:
+        """For someone who cannot sign in: the request becomes an item in the support queue."""
+        request_id = services().lifecycle.submit_support_request(SupportRequestForm(**data))
+        return {"request_id": str(request_id)}

@@ -1,0 +1,92 @@
+"""Feeding projections from the notification log, resuming from each one's tracking position.
+
+The SQLite recorder has no subscribe(), so rather than the library's ProjectionRunner we read
+select_notifications() from the last tracked position, on both engines. Each event's rows and
+its tracking record are written in one transaction (the view does that), so a crash neither
+loses nor doubles an update; a second runner that loses the race on the tracking row gets an
+IntegrityError, rolls back, and reads on from the new position.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from eventsourcing.application import Application
+from eventsourcing.persistence import IntegrityError, PersistenceError, Tracking
+
+log = logging.getLogger(__name__)
+BATCH = 500
+
+
+def catch_up(app: Application[Any], projection: Any, batch: int = BATCH) -> int:
+    """Process what the projection has not seen yet, one batch at most; returns how many."""
+    last = projection.view.max_tracking_id(projection.name) or 0
+    notifications = app.recorder.select_notifications(start=last + 1, limit=batch)
+    for notification in notifications:
+        event = app.mapper.to_domain_event(notification)
+        try:
+            projection.process_event(event, Tracking(projection.name, notification.id))
+        except IntegrityError:
+            return 0  # another runner got there first: read again from its position
+    return len(notifications)
+
+
+class ProjectionThread:
+    """Runs projections in a daemon thread: woken at once by the in-process application
+    after each commit, and polling anyway so that writes from other processes are seen."""
+
+    def __init__(
+        self,
+        app: Application[Any],
+        projections: Sequence[Any],
+        poll_seconds: float = 0.5,
+        periodic: Sequence[tuple[float, Callable[[], None]]] = (),
+    ):
+        self.app = app
+        self.projections = list(projections)
+        self.poll_seconds = poll_seconds
+        self.periodic = [[interval, job, 0.0] for interval, job in periodic]
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="projections", daemon=True)
+            self._thread.start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+
+    def run_until_idle(self) -> None:
+        for projection in self.projections:
+            while catch_up(self.app, projection):
+                pass
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.run_until_idle()
+                now = time.monotonic()
+                for entry in self.periodic:
+                    interval, job, last = entry
+                    if now - last >= interval:
+                        entry[2] = now
+                        job()
+            except PersistenceError as error:
+                log.warning("projection runner: store unavailable (%s); retrying", error)
+            except Exception:
+                log.exception("projection runner: unexpected error; retrying")
+            self._wake.wait(self.poll_seconds)
+            self._wake.clear()

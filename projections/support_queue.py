@@ -1,0 +1,302 @@
+"""The support agents' queue: one item per matter that needs a person, closed when decided."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID, uuid5
+
+from eventsourcing.dispatch import singledispatchmethod
+from eventsourcing.persistence import Tracking
+from eventsourcing.projection import Projection
+
+from domain.account import Account
+from domain.enrollment import Enrollment
+from domain.indexes import NAMESPACE
+from domain.support_request import SupportRequest
+from projections.view import Statement, View
+
+OVERDUE_AFTER = timedelta(hours=1)
+KINDS = ("identity_review", "undelivered_email", "email_update", "closure", "other")
+ERASED = "(données personnelles effacées)"
+
+
+def item_id(kind: str, source: str) -> str:
+    """Deterministic, so a rebuild from zero gives every item the same id."""
+    return str(uuid5(NAMESPACE, f"support-item:{kind}:{source}"))
+
+
+def encode_cursor(seq: int) -> str:
+    return base64.urlsafe_b64encode(f"q{seq}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int | None:
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        return int(text[1:]) if text.startswith("q") and text[1:].isdigit() else None
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+class SupportQueueView(View):
+    tables = (
+        """CREATE TABLE IF NOT EXISTS support_queue_items (
+            item_id TEXT PRIMARY KEY,
+            seq BIGINT NOT NULL UNIQUE,
+            kind TEXT NOT NULL,
+            status TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            closed_at TEXT,
+            summary TEXT NOT NULL,
+            registration_id TEXT,
+            identifier TEXT,
+            request_id TEXT,
+            account_id TEXT,
+            details TEXT NOT NULL,
+            decision TEXT
+        )""",
+        "CREATE INDEX IF NOT EXISTS support_queue_status ON support_queue_items (status, seq)",
+        "CREATE INDEX IF NOT EXISTS support_queue_kind ON support_queue_items (kind, status, seq)",
+        "CREATE INDEX IF NOT EXISTS support_queue_account ON support_queue_items (account_id)",
+        """CREATE TABLE IF NOT EXISTS support_pending_credentials (
+            request_id TEXT PRIMARY KEY,
+            account_id TEXT NOT NULL,
+            requested_at TEXT NOT NULL
+        )""",
+        "CREATE INDEX IF NOT EXISTS support_pending_account"
+        " ON support_pending_credentials (account_id)",
+    )
+    table_names = ("support_queue_items", "support_pending_credentials")
+
+    def list_items(
+        self, kind: str | None, status: str, limit: int, after: int | None
+    ) -> tuple[list[dict[str, Any]], int | None]:
+        """A page, oldest first; the second value is the seq to continue after, if any."""
+        where, params = ["status = %s"], [status]
+        if kind:
+            where.append("kind = %s")
+            params.append(kind)
+        if after is not None:
+            where.append("seq > %s")
+            params.append(after)
+        with self.database.transaction(commit=False) as cursor:
+            cursor.execute(
+                "SELECT * FROM support_queue_items WHERE "  # noqa: S608  (fixed fragments)
+                + " AND ".join(where)
+                + " ORDER BY seq LIMIT %s",
+                [*params, limit + 1],
+            )
+            rows = cursor.fetchall()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return rows, rows[-1]["seq"] if more else None
+
+    def get_item(self, item: str) -> dict[str, Any] | None:
+        with self.database.transaction(commit=False) as cursor:
+            cursor.execute("SELECT * FROM support_queue_items WHERE item_id = %s", (item,))
+            return cursor.fetchone()
+
+    def overdue_credentials(self, now: datetime) -> list[tuple[str, str]]:
+        """(account_id, request_id) of credentials e-mails still unsent an hour after the ask."""
+        with self.database.transaction(commit=False) as cursor:
+            cursor.execute(
+                "SELECT account_id, request_id FROM support_pending_credentials"
+                " WHERE requested_at < %s ORDER BY requested_at",
+                ((now - OVERDUE_AFTER).isoformat(),),
+            )
+            return [(r["account_id"], r["request_id"]) for r in cursor.fetchall()]
+
+    def all_rows(self) -> dict[str, list[dict[str, Any]]]:
+        """Every row of every table, in a stable order: what `audit verify` compares."""
+        with self.database.transaction(commit=False) as cursor:
+            cursor.execute("SELECT * FROM support_queue_items ORDER BY seq")
+            items = cursor.fetchall()
+            cursor.execute("SELECT * FROM support_pending_credentials ORDER BY request_id")
+            pending = cursor.fetchall()
+        return {"support_queue_items": items, "support_pending_credentials": pending}
+
+
+def _open_item(
+    kind: str, source: str, tracking: Tracking, at: datetime, summary: str,
+    details: dict[str, Any], **links: str | None,
+) -> Statement:
+    return (
+        "INSERT INTO support_queue_items (item_id, seq, kind, status, created_at, summary,"
+        " registration_id, identifier, request_id, account_id, details)"
+        " VALUES (%s, %s, %s, 'open', %s, %s, %s, %s, %s, %s, %s)"
+        " ON CONFLICT (item_id) DO NOTHING",
+        [item_id(kind, source), tracking.notification_id, kind, at.isoformat(), summary,
+         links.get("registration_id"), links.get("identifier"), links.get("request_id"),
+         links.get("account_id"), json.dumps(details, ensure_ascii=False)],
+    )
+
+
+def _close_item(
+    kind: str, source: str, at: datetime, decision: dict[str, Any] | None = None
+) -> Statement:
+    return (
+        "UPDATE support_queue_items SET status = 'closed', closed_at = %s, decision = %s"
+        " WHERE item_id = %s AND status = 'open'",
+        [at.isoformat(), json.dumps(decision, ensure_ascii=False) if decision else None,
+         item_id(kind, source)],
+    )
+
+
+def _decision(decision: str, event: Any) -> dict[str, Any]:
+    return {"decision": decision, "agent": event.agent, "note": event.note}
+
+
+class SupportQueue(Projection[SupportQueueView]):
+    name = "support_queue"
+
+    @singledispatchmethod
+    def process_event(self, domain_event: Any, tracking: Tracking) -> None:
+        self.view.record(tracking)  # events the queue ignores still move its position
+
+    @process_event.register
+    def identity_flagged(
+        self, event: Enrollment.IdentityMismatchFlagged, tracking: Tracking
+    ) -> None:
+        declared, directory = event.declared, event.directory
+        summary = (
+            f"Vérification d'identité ({event.member_number}) : « {declared['last_name']} "
+            f"{declared['first_name']} » déclaré, « {directory['last_name']} "
+            f"{directory['first_name']} » dans l'annuaire"
+        )
+        details = {"member_number": event.member_number, "declared": declared,
+                   "directory": directory}
+        registration = str(event.originator_id)
+        self.view.record(tracking, [_open_item(
+            "identity_review", registration, tracking, event.timestamp, summary, details,
+            registration_id=registration,
+        )])
+
+    @process_event.register
+    def identity_approved(self, event: Enrollment.IdentityApproved, tracking: Tracking) -> None:
+        registration = str(event.originator_id)
+        self.view.record(tracking, [
+            _close_item(
+                "identity_review", registration, event.timestamp, _decision("approve", event)
+            ),
+            ("UPDATE support_queue_items SET account_id = %s WHERE item_id = %s",
+             [str(event.account_id), item_id("identity_review", registration)]),
+        ])
+
+    @process_event.register
+    def identity_rejected(self, event: Enrollment.IdentityRejected, tracking: Tracking) -> None:
+        registration = str(event.originator_id)
+        self.view.record(tracking, [_close_item(
+            "identity_review", registration, event.timestamp, _decision("reject", event)
+        )])
+
+    @process_event.register
+    def request_submitted(
+        self, event: SupportRequest.SupportRequestSubmitted, tracking: Tracking
+    ) -> None:
+        kind, request = event.kind, str(event.originator_id)
+        who = f"{event.first_name} {event.last_name}"
+        summary = {
+            "email_update": f"Changement d'adresse e-mail demandé par {who}",
+            "closure": f"Demande de clôture du compte de {who}",
+            "other": f"Demande de {who} : {event.message[:80]}",
+        }[kind]
+        details = {
+            "last_name": event.last_name, "first_name": event.first_name,
+            "message": event.message, "member_number": event.member_number,
+            "birth_date": event.birth_date.isoformat() if event.birth_date else None,
+            "identifier": event.identifier, "email": event.email, "new_email": event.new_email,
+            "account_found": event.account_id is not None,
+        }
+        self.view.record(tracking, [_open_item(
+            kind, request, tracking, event.timestamp, summary, details, request_id=request,
+            identifier=event.identifier,
+            account_id=str(event.account_id) if event.account_id else None,
+        )])
+
+    @process_event.register
+    def request_accepted(
+        self, event: SupportRequest.SupportRequestAccepted, tracking: Tracking
+    ) -> None:
+        self._close_request(event, tracking, "accept")
+
+    @process_event.register
+    def request_rejected(
+        self, event: SupportRequest.SupportRequestRejected, tracking: Tracking
+    ) -> None:
+        self._close_request(event, tracking, "reject")
+
+    def _close_request(self, event: Any, tracking: Tracking, decision: str) -> None:
+        request = str(event.originator_id)
+        self.view.record(tracking, [
+            _close_item(kind, request, event.timestamp, _decision(decision, event))
+            for kind in ("email_update", "closure", "other")
+        ])
+
+    @process_event.register
+    def credentials_requested(
+        self, event: Account.CredentialsRequested, tracking: Tracking
+    ) -> None:
+        account = str(event.originator_id)
+        # A newer request supersedes older unsent ones: only the newest can become overdue.
+        self.view.record(tracking, [
+            ("DELETE FROM support_pending_credentials WHERE account_id = %s", [account]),
+            ("INSERT INTO support_pending_credentials (request_id, account_id, requested_at)"
+             " VALUES (%s, %s, %s)", [event.request_id, account, event.timestamp.isoformat()]),
+        ])
+
+    @process_event.register
+    def credentials_sent(self, event: Account.CredentialsEmailSent, tracking: Tracking) -> None:
+        account = str(event.originator_id)
+        self.view.record(tracking, [
+            ("DELETE FROM support_pending_credentials WHERE request_id = %s", [event.request_id]),
+            ("UPDATE support_queue_items SET status = 'closed', closed_at = %s"
+             " WHERE kind = 'undelivered_email' AND account_id = %s AND status = 'open'",
+             [event.timestamp.isoformat(), account]),
+        ])
+
+    @process_event.register
+    def credentials_overdue(
+        self, event: Account.CredentialsEmailOverdue, tracking: Tracking
+    ) -> None:
+        account = str(event.originator_id)
+        summary = (
+            f"E-mail des codes d'accès non remis une heure après la demande "
+            f"(identifiant {event.identifier})"
+        )
+        details = {"identifier": event.identifier, "request_id": event.request_id}
+        self.view.record(tracking, [
+            ("DELETE FROM support_pending_credentials WHERE request_id = %s", [event.request_id]),
+            _open_item("undelivered_email", event.request_id, tracking, event.timestamp, summary,
+                       details, identifier=event.identifier, account_id=account),
+        ])
+
+    @process_event.register
+    def account_closed(self, event: Account.AccountClosed, tracking: Tracking) -> None:
+        # The queue keeps the matter, not the person.
+        account = str(event.originator_id)
+        self.view.record(tracking, [
+            ("UPDATE support_queue_items SET summary = %s, details = %s, identifier = NULL,"
+             " decision = NULL WHERE account_id = %s", [ERASED, "{}", account]),
+            ("DELETE FROM support_pending_credentials WHERE account_id = %s", [account]),
+        ])
+
+
+def item_view(row: dict[str, Any]) -> dict[str, Any]:
+    """An item as the API shows it in the queue listing."""
+    item = {
+        "item_id": row["item_id"], "kind": row["kind"], "status": row["status"],
+        "created_at": row["created_at"], "summary": row["summary"],
+    }
+    for link in ("registration_id", "identifier", "request_id"):
+        if row.get(link):
+            item[link] = row[link]
+    return item
+
+
+def as_uuid(text: str) -> UUID | None:
+    try:
+        return UUID(text)
+    except ValueError:
+        return None
