@@ -162,3 +162,20 @@ def rejection_email(sender: str, to: str) -> EmailMessage:
         "prénom tels qu'ils figurent sur vos relevés, ou contacter le support technique."
     )
     return _message(sender, to, "Votre demande d'inscription à l'Espace Client", body)
+
+
+def reimbursement_alert_email(
+    sender: str, to: str, beneficiary_first_name: str, amount: str, care_date: str
+) -> EmailMessage:
+    # Amount, date and first name only: an alert carries no other personal data.
+    euros = amount.replace(".", ",")
+    body = (
+        "Bonjour,\n\n"
+        f"Un remboursement de {euros} € a été versé pour les soins de {beneficiary_first_name} "
+        f"du {care_date}.\n\n"
+        "Retrouvez le détail de vos remboursements dans votre Espace Client, rubrique "
+        "« Votre complémentaire santé ».\n\n"
+        "Vous recevez ce message parce que vous avez activé les alertes e-mail de "
+        "remboursement ; vous pouvez les désactiver à tout moment depuis votre Espace Client."
+    )
+    return _message(sender, to, "Nouveau remboursement santé", body)

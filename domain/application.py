@@ -26,7 +26,7 @@ from domain.credentials import (
     password_problems,
     token_digest,
 )
-from domain.directory import MemberDirectory
+from domain.directory import HealthRole, MemberDirectory
 from domain.enrollment import Enrollment
 from domain.errors import (
     AccountClosedError,
@@ -36,6 +36,7 @@ from domain.errors import (
     ConcurrencyError,
     CredentialsEmailCapError,
     EmailVerificationInvalidError,
+    FieldError,
     IdempotencyKeyReusedError,
     InvalidCredentialsError,
     RegistrationNotFoundError,
@@ -44,6 +45,7 @@ from domain.errors import (
     WrongPasswordError,
 )
 from domain.indexes import EmailVerificationIndex, IdempotencyRecord, IdentifierIndex, MemberIndex
+from domain.reimbursement import Reimbursement
 from domain.states import EnrollmentStatus
 from domain.support_request import RequestKind, SupportRequest
 
@@ -118,6 +120,25 @@ class SupportRequestForm:
     identifier: str | None = None
     email: str | None = None
     new_email: str | None = None
+
+
+@dataclass(frozen=True)
+class ReimbursementFeedItem:
+    reimbursement_id: str
+    member_number: str
+    contract_id: str
+    label: str
+    care_date: date
+    paid_at: datetime
+    amount: str
+
+
+@dataclass(frozen=True)
+class ReimbursementAlert:
+    email: str
+    beneficiary_first_name: str
+    amount: str
+    care_date: date
 
 
 @dataclass(frozen=True)
@@ -552,6 +573,9 @@ class AccountLifecycle(Application[UUID]):
             secret_question=account.secret_question,
         )
 
+    def member_number(self, account_id: UUID) -> str:
+        return self._account(account_id).member_number
+
     def notice_recipient(self, account_id: UUID, version: int) -> tuple[str, str]:
         """The type of the account's event at `version` and the address its notice goes to."""
         [event] = self.events.get(account_id, gt=version - 1, lte=version)
@@ -614,6 +638,9 @@ class AccountLifecycle(Application[UUID]):
             if enrollment.status is not EnrollmentStatus.IDENTITY_REVIEW:
                 raise AlreadyDecidedError(enrollment.status)
             index = self.repository.get(MemberIndex.create_id(enrollment.member_number))
+            if index.review_id != enrollment.id:
+                # Another agent's decision committed between our two reads.
+                raise AlreadyDecidedError(registration_id)
             if not approve:
                 enrollment.reject(agent, note, at)
                 index.close_review(registration_id=enrollment.id, timestamp=at)
@@ -698,6 +725,71 @@ class AccountLifecycle(Application[UUID]):
 
     def flag_credentials_overdue(self, account_id: UUID, request_id: str) -> None:
         self._update(account_id, lambda a: a.flag_credentials_overdue(request_id, self.clock()))
+
+    # The claims feed and reimbursement alerts.
+
+    def record_reimbursement(self, item: ReimbursementFeedItem, actor: str) -> bool:
+        """Record a reimbursement once; True when new, False for a replay of the same one."""
+        entry = self.directory.find(item.member_number)
+        if entry is None:
+            raise FieldError("member_number", "Adhérent inconnu.")
+        coverage = next((c for c in entry.coverages if c.contract_id == item.contract_id), None)
+        if coverage is None:
+            raise FieldError("contract_id", "Ce contrat ne couvre pas cet adhérent.")
+        principal = (
+            item.member_number
+            if coverage.role is HealthRole.PRINCIPAL
+            else coverage.principal_member_number
+        )
+        facts = {
+            "member_number": item.member_number, "contract_id": item.contract_id,
+            "label": item.label, "care_date": item.care_date, "paid_at": item.paid_at,
+            "amount": item.amount,
+        }
+        for _ in range(2):
+            existing = self._get_or_none(Reimbursement.create_id(item.reimbursement_id))
+            if existing is not None:
+                if not existing.same_as(**facts):
+                    raise IdempotencyKeyReusedError(item.reimbursement_id)
+                return False
+            reimbursement = Reimbursement(
+                reimbursement_id=item.reimbursement_id, principal_member_number=principal,
+                actor=actor, timestamp=self.clock(), **facts,
+            )
+            try:
+                self.save(reimbursement)
+                return True
+            except IntegrityError:
+                continue  # the same item arriving twice at once: the other one recorded it
+        raise ConcurrencyError(item.reimbursement_id)
+
+    def reimbursement_alert(self, reimbursement_id: UUID) -> tuple[UUID, ReimbursementAlert] | None:
+        """The alert to send for a reimbursement, if its principal member subscribed."""
+        reimbursement: Reimbursement = self.repository.get(reimbursement_id)
+        if reimbursement.alert_sent:
+            return None
+        index = self._get_or_none(MemberIndex.create_id(reimbursement.principal_member_number))
+        if index is None or index.account_id is None:
+            return None
+        account = self._account(index.account_id)
+        if not account.is_open or not account.alerts_reimbursements:
+            return None
+        beneficiary = self.directory.find(reimbursement.member_number)
+        alert = ReimbursementAlert(
+            email=account.email,
+            beneficiary_first_name=beneficiary.first_name if beneficiary else "",
+            amount=reimbursement.amount,
+            care_date=reimbursement.care_date,
+        )
+        return account.id, alert
+
+    def record_alert_sent(self, reimbursement_id: UUID, account_id: UUID) -> None:
+        def once() -> None:
+            reimbursement: Reimbursement = self.repository.get(reimbursement_id)
+            reimbursement.record_alert_sent(account_id, self.clock())
+            self.save(reimbursement)
+
+        self._retrying(once)
 
     def _account_by_identifier(self, identifier: str) -> Account | None:
         if not identifier.isdigit() or len(identifier) != 8:

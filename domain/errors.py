@@ -69,3 +69,12 @@ class AccountExistsError(DomainError):
 
 class SupportRequestNotFoundError(DomainError):
     pass
+
+
+class FieldError(DomainError):
+    """A value that is well formed but refers to something that is not there (422)."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message

@@ -35,7 +35,8 @@ def encode_cursor(seq: int) -> str:
 def decode_cursor(cursor: str) -> int | None:
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        return int(text[1:]) if text.startswith("q") and text[1:].isdigit() else None
+        seq = int(text[1:]) if text.startswith("q") and text[1:].isdigit() else None
+        return seq if seq is not None and seq < 2**63 else None  # a BIGINT, or nothing
     except (ValueError, UnicodeDecodeError):
         return None
 
@@ -54,12 +55,20 @@ class SupportQueueView(View):
             identifier TEXT,
             request_id TEXT,
             account_id TEXT,
+            member_number TEXT,
             details TEXT NOT NULL,
             decision TEXT
         )""",
         "CREATE INDEX IF NOT EXISTS support_queue_status ON support_queue_items (status, seq)",
         "CREATE INDEX IF NOT EXISTS support_queue_kind ON support_queue_items (kind, status, seq)",
         "CREATE INDEX IF NOT EXISTS support_queue_account ON support_queue_items (account_id)",
+        "CREATE INDEX IF NOT EXISTS support_queue_member ON support_queue_items (member_number)",
+        # Which member each account is: on closure, earlier items about the member (a rejected
+        # review, a request made before the account existed) are erased too.
+        """CREATE TABLE IF NOT EXISTS support_accounts (
+            account_id TEXT PRIMARY KEY,
+            member_number TEXT NOT NULL
+        )""",
         """CREATE TABLE IF NOT EXISTS support_pending_credentials (
             request_id TEXT PRIMARY KEY,
             account_id TEXT NOT NULL,
@@ -68,7 +77,7 @@ class SupportQueueView(View):
         "CREATE INDEX IF NOT EXISTS support_pending_account"
         " ON support_pending_credentials (account_id)",
     )
-    table_names = ("support_queue_items", "support_pending_credentials")
+    table_names = ("support_queue_items", "support_pending_credentials", "support_accounts")
 
     def list_items(
         self, kind: str | None, status: str, limit: int, after: int | None
@@ -115,7 +124,13 @@ class SupportQueueView(View):
             items = cursor.fetchall()
             cursor.execute("SELECT * FROM support_pending_credentials ORDER BY request_id")
             pending = cursor.fetchall()
-        return {"support_queue_items": items, "support_pending_credentials": pending}
+            cursor.execute("SELECT * FROM support_accounts ORDER BY account_id")
+            accounts = cursor.fetchall()
+        return {
+            "support_queue_items": items,
+            "support_pending_credentials": pending,
+            "support_accounts": accounts,
+        }
 
 
 def _open_item(
@@ -124,12 +139,13 @@ def _open_item(
 ) -> Statement:
     return (
         "INSERT INTO support_queue_items (item_id, seq, kind, status, created_at, summary,"
-        " registration_id, identifier, request_id, account_id, details)"
-        " VALUES (%s, %s, %s, 'open', %s, %s, %s, %s, %s, %s, %s)"
+        " registration_id, identifier, request_id, account_id, member_number, details)"
+        " VALUES (%s, %s, %s, 'open', %s, %s, %s, %s, %s, %s, %s, %s)"
         " ON CONFLICT (item_id) DO NOTHING",
         [item_id(kind, source), tracking.notification_id, kind, at.isoformat(), summary,
          links.get("registration_id"), links.get("identifier"), links.get("request_id"),
-         links.get("account_id"), json.dumps(details, ensure_ascii=False)],
+         links.get("account_id"), links.get("member_number"),
+         json.dumps(details, ensure_ascii=False)],
     )
 
 
@@ -170,7 +186,7 @@ class SupportQueue(Projection[SupportQueueView]):
         registration = str(event.originator_id)
         self.view.record(tracking, [_open_item(
             "identity_review", registration, tracking, event.timestamp, summary, details,
-            registration_id=registration,
+            registration_id=registration, member_number=event.member_number,
         )])
 
     @process_event.register
@@ -211,7 +227,7 @@ class SupportQueue(Projection[SupportQueueView]):
         }
         self.view.record(tracking, [_open_item(
             kind, request, tracking, event.timestamp, summary, details, request_id=request,
-            identifier=event.identifier,
+            identifier=event.identifier, member_number=event.member_number,
             account_id=str(event.account_id) if event.account_id else None,
         )])
 
@@ -273,13 +289,24 @@ class SupportQueue(Projection[SupportQueueView]):
         ])
 
     @process_event.register
+    def account_opened(self, event: Account.AccountOpened, tracking: Tracking) -> None:
+        self.view.record(tracking, [(
+            "INSERT INTO support_accounts (account_id, member_number) VALUES (%s, %s)",
+            [str(event.originator_id), event.member_number],
+        )])
+
+    @process_event.register
     def account_closed(self, event: Account.AccountClosed, tracking: Tracking) -> None:
-        # The queue keeps the matter, not the person.
+        # The queue keeps the matter, not the person: every item about the account or its
+        # member loses its personal data.
         account = str(event.originator_id)
         self.view.record(tracking, [
             ("UPDATE support_queue_items SET summary = %s, details = %s, identifier = NULL,"
-             " decision = NULL WHERE account_id = %s", [ERASED, "{}", account]),
+             " decision = NULL, member_number = NULL WHERE account_id = %s OR member_number ="
+             " (SELECT member_number FROM support_accounts WHERE account_id = %s)",
+             [ERASED, "{}", account, account]),
             ("DELETE FROM support_pending_credentials WHERE account_id = %s", [account]),
+            ("DELETE FROM support_accounts WHERE account_id = %s", [account]),
         ])
 
 

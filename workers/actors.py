@@ -12,6 +12,7 @@ from adapters.mail import (
     MailSender,
     credentials_email,
     notice_email,
+    reimbursement_alert_email,
     rejection_email,
     verification_email,
 )
@@ -30,6 +31,7 @@ class Actors:
     deliver_email_verification: dramatiq.Actor
     deliver_notice: dramatiq.Actor
     deliver_rejection: dramatiq.Actor
+    deliver_reimbursement_alert: dramatiq.Actor
 
 
 def declare_actors(
@@ -75,6 +77,20 @@ def declare_actors(
         email = lifecycle.get_enrollment_email(UUID(registration_id))
         mailer.send(rejection_email(mail_from, email))
 
+    @actor
+    def deliver_reimbursement_alert(reimbursement_id: str) -> None:
+        """At most one alert per reimbursement: recorded once sent, skipped when recorded."""
+        found = lifecycle.reimbursement_alert(UUID(reimbursement_id))
+        if found is None:
+            return  # not subscribed, no account yet, or already sent
+        account_id, alert = found
+        mailer.send(reimbursement_alert_email(
+            mail_from, alert.email, alert.beneficiary_first_name, alert.amount,
+            alert.care_date.strftime("%d/%m/%Y"),
+        ))
+        lifecycle.record_alert_sent(UUID(reimbursement_id), account_id)
+
     return Actors(
-        deliver_credentials, deliver_email_verification, deliver_notice, deliver_rejection
+        deliver_credentials, deliver_email_verification, deliver_notice, deliver_rejection,
+        deliver_reimbursement_alert,
     )

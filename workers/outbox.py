@@ -12,6 +12,7 @@ from dramatiq.brokers.redis import RedisBroker
 
 from domain.account import Account
 from domain.enrollment import Enrollment
+from domain.reimbursement import Reimbursement
 from workers.actors import Actors
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,8 @@ class Outbox:
                 self._send(self.actors.deliver_credentials, origin, event.request_id)
             elif isinstance(event, Account.EmailChangeRequested):
                 self._send(self.actors.deliver_email_verification, origin, event.request_id)
+            elif isinstance(event, Reimbursement.ReimbursementRecorded):
+                self._send(self.actors.deliver_reimbursement_alert, origin)
             elif isinstance(event, Enrollment.IdentityRejected):
                 self._send(self.actors.deliver_rejection, origin)
             elif isinstance(

@@ -143,6 +143,10 @@ def register_error_handlers(app: Flask) -> None:
             ApiError("validation_error", errors={error.field: ["Mot de passe incorrect."]})
         )
 
+    @app.errorhandler(domain.FieldError)
+    def field_error(error: domain.FieldError) -> Any:
+        return error_response(ApiError("validation_error", errors={error.field: [error.message]}))
+
     @app.errorhandler(domain.WeakPasswordError)
     def weak_password(error: domain.WeakPasswordError) -> Any:
         return error_response(ApiError("weak_password", errors={"new_password": error.problems}))

@@ -1,0 +1,56 @@
+"""Reimbursement: one health reimbursement from the claims feed, and its alert e-mail."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from uuid import UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.indexes import NAMESPACE
+
+
+class Reimbursement(Aggregate):
+    """Its id comes from the feed's reimbursement_id, so a replay cannot record it twice."""
+
+    @staticmethod
+    def create_id(reimbursement_id: str) -> UUID:
+        return uuid5(NAMESPACE, f"reimbursement:{reimbursement_id}")
+
+    @event("ReimbursementRecorded")
+    def __init__(
+        self,
+        reimbursement_id: str,
+        member_number: str,
+        principal_member_number: str,
+        contract_id: str,
+        label: str,
+        care_date: date,
+        paid_at: datetime,
+        amount: str,
+        actor: str,
+        timestamp: datetime,
+    ):
+        self.reimbursement_id = reimbursement_id
+        self.member_number = member_number
+        self.principal_member_number = principal_member_number
+        self.contract_id = contract_id
+        self.label = label
+        self.care_date = care_date
+        self.paid_at = paid_at
+        self.amount = amount
+        self.alert_sent = False
+
+    def same_as(self, **fields: object) -> bool:
+        """A replay carries the same facts; the same id with other facts is not a replay."""
+        return all(getattr(self, name) == value for name, value in fields.items())
+
+    def record_alert_sent(self, account_id: UUID, at: datetime) -> None:
+        if not self.alert_sent:
+            self.reimbursement_alert_sent(
+                account_id=account_id, actor="system:alerts", timestamp=at
+            )
+
+    @event("ReimbursementAlertSent")
+    def reimbursement_alert_sent(self, account_id: UUID, actor: str, timestamp: datetime) -> None:
+        self.alert_sent = True
