@@ -31,7 +31,11 @@ def catch_up(app: Application[Any], projection: Any, batch: int = BATCH) -> int:
         try:
             projection.process_event(event, Tracking(projection.name, notification.id))
         except IntegrityError:
-            return 0  # another runner got there first: read again from its position
+            if (projection.view.max_tracking_id(projection.name) or 0) >= notification.id:
+                return 0  # another runner got there first: read again from its position
+            # Nobody moved the position: the projection's own statements broke a constraint.
+            log.error("projection %s cannot apply event %d", projection.name, notification.id)
+            raise
     return len(notifications)
 
 
@@ -71,7 +75,7 @@ class ProjectionThread:
 
     def run_until_idle(self) -> None:
         for projection in self.projections:
-            while catch_up(self.app, projection):
+            while not self._stop.is_set() and catch_up(self.app, projection):
                 pass
 
     def _run(self) -> None:
