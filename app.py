@@ -15,12 +15,13 @@ from eventsourcing.persistence import InfrastructureFactory
 from eventsourcing.utils import Environment
 from flask import Flask, send_from_directory
 from flask.cli import AppGroup
+from flask_wtf.csrf import CSRFProtect
 from marshmallow import Schema, fields
 
 from adapters.database import Database, eventsourcing_env
 from adapters.directory import DirectoryImportError, SqlMemberDirectory
 from adapters.hashing import BcryptHasher
-from adapters.http import Api, member, ops, portal, support
+from adapters.http import Api, claims, console, member, ops, portal, support
 from adapters.http.errors import register_error_handlers
 from adapters.http.limits import make_limiter
 from adapters.mail import MailSender, mail_sender
@@ -28,6 +29,7 @@ from adapters.password_strength import ZxcvbnCheck
 from adapters.sessions import ROLES, MemberSessions, StaffTokens
 from adapters.settings import Settings, SettingsError
 from domain.application import AccountLifecycle, Clock, utc_now
+from projections.portal import Portal, PortalView
 from projections.runner import ProjectionThread
 from projections.support_queue import SupportQueue, SupportQueueView
 from workers.actors import Actors, declare_actors
@@ -54,6 +56,7 @@ class Services:
     actors: Actors
     outbox: Outbox
     support_queue: SupportQueueView
+    portal: PortalView
     projections: ProjectionThread
 
     def close(self) -> None:
@@ -94,11 +97,14 @@ def build_services(settings: Settings, clock: Clock = utc_now) -> Services:
     mailer = mail_sender(settings.mail)
     actors = declare_actors(broker, lifecycle, mailer, settings.mail_from)
     outbox = Outbox(broker, actors)
-    support_queue = SupportQueueView(database, factory.tracking_recorder())
+    tracking = factory.tracking_recorder()
+    support_queue = SupportQueueView(database, tracking)
     support_queue.create_tables()
+    portal_view = PortalView(database, tracking)
+    portal_view.create_tables()
     projections = ProjectionThread(
         lifecycle,
-        [SupportQueue(support_queue)],
+        [SupportQueue(support_queue), Portal(portal_view)],
         periodic=[
             (CHECK_EVERY_SECONDS, lambda: flag_overdue_credentials(lifecycle, support_queue))
         ],
@@ -112,7 +118,7 @@ def build_services(settings: Settings, clock: Clock = utc_now) -> Services:
     sessions = MemberSessions(database, clock)
     return Services(
         settings, lifecycle, database, directory, staff_tokens, sessions, mailer, broker, actors,
-        outbox, support_queue, projections,
+        outbox, support_queue, portal_view, projections,
     )
 
 
@@ -162,7 +168,15 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Flas
     api.register_blueprint(portal.blp)
     api.register_blueprint(member.blp)
     api.register_blueprint(support.blp)
+    api.register_blueprint(claims.blp)
     app.register_blueprint(ops.blp)
+    app.register_blueprint(console.bp)
+    # Only the console's forms are CSRF-checked (console.py), with its session cookie kept from
+    # scripts and cross-site posts; the JSON API takes bearer tokens, never cookies.
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax", WTF_CSRF_CHECK_DEFAULT=False
+    )
+    CSRFProtect(app)
     make_limiter(app, settings)
 
     @app.get("/api/v1/docs/static/<path:filename>")

@@ -181,3 +181,4 @@ def settle(services, timeout: float = 10.0) -> None:
     last = services.lifecycle.recorder.max_notification_id()
     if last:
         services.support_queue.wait("support_queue", last, timeout=timeout)
+        services.portal.wait("portal", last, timeout=timeout)

@@ -61,6 +61,14 @@ DOMAIN_ERRORS: dict[type[Exception], str] = {
     domain.AccountClosedError: "conflict",
     domain.InvalidTransitionError: "conflict",
 }
+# Where the code's generic message would mislead, the domain error says what happened.
+DOMAIN_MESSAGES: dict[type[Exception], str] = {
+    domain.IdempotencyKeyReusedError: "Cet identifiant de requête a déjà servi pour une requête "
+    "différente.",
+    domain.AccountExistsError: "Un compte est déjà ouvert pour cet adhérent : la demande ne peut "
+    "pas être approuvée.",
+    domain.AccountClosedError: "Ce compte est clôturé.",
+}
 UNAVAILABLE = (
     PersistenceError,
     redis.exceptions.ConnectionError,
@@ -135,7 +143,8 @@ def register_error_handlers(app: Flask) -> None:
         headers = {}
         if isinstance(error, domain.CredentialsEmailCapError):
             headers["Retry-After"] = str(error.retry_after_seconds)
-        return error_response(ApiError(code, headers=headers))
+        message = next((m for t, m in DOMAIN_MESSAGES.items() if isinstance(error, t)), None)
+        return error_response(ApiError(code, headers=headers, message=message))
 
     @app.errorhandler(domain.WrongPasswordError)
     def wrong_password(error: domain.WrongPasswordError) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import g
@@ -10,6 +11,7 @@ from marshmallow import fields
 
 from adapters.http import Blueprint
 from adapters.http.auth import BEARER, require_member
+from adapters.http.errors import ApiError
 from adapters.http.schemas import (
     BaseSchema,
     Bool,
@@ -73,6 +75,10 @@ class PasswordChangeSchema(BaseSchema):
 class EmailChangeSchema(BaseSchema):
     new_email = Email(required=True, validate=length(3, 254))
     password = password_field()
+
+
+class MessageSchema(BaseSchema):
+    message = fields.String(required=True)
 
 
 class SecretQuestionSchema(BaseSchema):
@@ -154,13 +160,17 @@ class MyPassword(MethodView):
 class MyEmail(MethodView):
     @require_member()
     @blp.arguments(EmailChangeSchema)
-    @blp.response(202)
+    @blp.response(202, MessageSchema)
     @blp.doc(**BEARER)
-    def post(self, data: dict[str, Any]) -> None:
+    def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Modifier mes infos: a single-use code goes to the new address."""
         services().lifecycle.request_email_change(
             g.session.account_id, data["new_email"], data["password"]
         )
+        return {
+            "message": "Un code de vérification est envoyé à la nouvelle adresse ; votre adresse "
+            "actuelle reste enregistrée jusqu'à sa confirmation."
+        }
 
 
 @blp.route("/me/secret-question")
@@ -206,3 +216,66 @@ class MyClosure(MethodView):
         """Ask for the account to be closed; a support agent decides."""
         request_id = services().lifecycle.request_closure(g.session.account_id, data["password"])
         return {"request_id": str(request_id)}
+
+
+class ReimbursementBeneficiarySchema(BaseSchema):
+    first_name = fields.String(allow_none=True)
+    last_name = fields.String(allow_none=True)
+
+
+class ReimbursementLineSchema(BaseSchema):
+    reimbursement_id = fields.String()
+    beneficiary = fields.Nested(ReimbursementBeneficiarySchema)
+    label = fields.String()
+    care_date = fields.String()
+    paid_at = fields.String()
+    amount = fields.String()
+
+
+class ContractReimbursementsSchema(BaseSchema):
+    contract_id = fields.String()
+    reimbursements = fields.List(fields.Nested(ReimbursementLineSchema))
+
+
+class MyReimbursementsSchema(BaseSchema):
+    contracts = fields.List(fields.Nested(ContractReimbursementsSchema))
+
+
+def twelve_months_before(instant: datetime) -> datetime:
+    try:
+        return instant.replace(year=instant.year - 1)
+    except ValueError:  # 29 February
+        return instant.replace(year=instant.year - 1, day=28)
+
+
+@blp.route("/me/reimbursements")
+class MyReimbursements(MethodView):
+    @require_member()
+    @blp.response(200, MyReimbursementsSchema)
+    @blp.alt_response(403, description="section_unavailable without the health section")
+    @blp.doc(**BEARER)
+    def get(self) -> dict[str, Any]:
+        """The last 12 months of reimbursements, newest first, grouped by contract."""
+        s = services()
+        view = s.lifecycle.me(g.session.account_id)
+        if "health" not in view.sections:
+            raise ApiError("section_unavailable")
+        member_number = s.lifecycle.member_number(g.session.account_id)
+        since = twelve_months_before(s.lifecycle.clock()).astimezone(UTC)
+        contracts: dict[str, list[dict[str, Any]]] = {}
+        for row in s.portal.reimbursements(member_number, since):
+            contracts.setdefault(row["contract_id"], []).append({
+                "reimbursement_id": row["reimbursement_id"],
+                "beneficiary": {"first_name": row["first_name"], "last_name": row["last_name"]},
+                "label": row["label"],
+                "care_date": row["care_date"],
+                "paid_at": row["paid_at"],
+                "amount": row["amount"],
+            })
+        # Contracts in the order of their newest reimbursement (dicts keep insertion order).
+        return {
+            "contracts": [
+                {"contract_id": contract, "reimbursements": lines}
+                for contract, lines in contracts.items()
+            ]
+        }
