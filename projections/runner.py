@@ -60,6 +60,7 @@ class ProjectionThread:
 
     def start(self) -> None:
         if self._thread is None:
+            self._stop.clear()
             self._thread = threading.Thread(target=self._run, name="projections", daemon=True)
             self._thread.start()
 
