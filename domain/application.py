@@ -100,6 +100,7 @@ class Authenticated:
 @dataclass(frozen=True)
 class MemberView:
     identifier: str
+    member_number: str
     email: str
     first_name: str
     last_name: str
@@ -564,6 +565,7 @@ class AccountLifecycle(Application[UUID]):
         beneficiaries = self.directory.beneficiaries(account.member_number) if entry else []
         return MemberView(
             identifier=account.identifier,
+            member_number=account.member_number,
             email=account.email,
             first_name=entry.first_name if entry else "",
             last_name=entry.last_name if entry else "",
@@ -572,9 +574,6 @@ class AccountLifecycle(Application[UUID]):
             alerts_reimbursements=account.alerts_reimbursements,
             secret_question=account.secret_question,
         )
-
-    def member_number(self, account_id: UUID) -> str:
-        return self._account(account_id).member_number
 
     def notice_recipient(self, account_id: UUID, version: int) -> tuple[str, str]:
         """The type of the account's event at `version` and the address its notice goes to."""

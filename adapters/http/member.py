@@ -260,7 +260,7 @@ class MyReimbursements(MethodView):
         view = s.lifecycle.me(g.session.account_id)
         if "health" not in view.sections:
             raise ApiError("section_unavailable")
-        member_number = s.lifecycle.member_number(g.session.account_id)
+        member_number = view.member_number
         since = twelve_months_before(s.lifecycle.clock()).astimezone(UTC)
         contracts: dict[str, list[dict[str, Any]]] = {}
         for row in s.portal.reimbursements(member_number, since):
