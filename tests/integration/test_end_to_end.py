@@ -8,17 +8,14 @@ leaves the system only in the e-mail: not in any table, Redis key, or log line.
 from __future__ import annotations
 
 import logging
-import os
 import re
-import signal
 import socket
 import string
-import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import closing, contextmanager, suppress
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -32,7 +29,8 @@ from aiosmtpd.controller import Controller
 from psycopg import sql
 
 from app import create_app
-from tests.conftest import DEMO_CSV, SECRET_KEY, make_settings
+from tests.conftest import DEMO_CSV, make_settings
+from tests.processes import Child, service_env, start, stop
 
 ROOT = Path(__file__).resolve().parents[2]
 DEADLINE = 30.0  # seconds: worker start-up plus one delivery, with a wide margin
@@ -45,9 +43,7 @@ REGISTRATION = {
     "email": "helene@example.org",
 }
 
-
 # SMTP: a real server on a free port that keeps what it receives.
-
 
 @dataclass
 class Received:
@@ -57,7 +53,6 @@ class Received:
     @property
     def message(self) -> EmailMessage:
         return message_from_bytes(self.content, policy=policy.default)  # type: ignore[return-value]
-
 
 @dataclass
 class CollectingHandler:
@@ -73,7 +68,6 @@ class CollectingHandler:
         with self._lock:
             return list(self.messages)
 
-
 @dataclass
 class SmtpServer:
     port: int
@@ -83,12 +77,10 @@ class SmtpServer:
     def url(self) -> str:
         return f"smtp://127.0.0.1:{self.port}"
 
-
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
 
 @pytest.fixture
 def smtp_server() -> Iterator[SmtpServer]:
@@ -100,9 +92,7 @@ def smtp_server() -> Iterator[SmtpServer]:
     finally:
         controller.stop()
 
-
 # The API process (this one) and the worker process.
-
 
 @contextmanager
 def running_app(tmp_path: Path, database_url: str, redis_url: str, mail_url: str) -> Iterator[Any]:
@@ -117,73 +107,22 @@ def running_app(tmp_path: Path, database_url: str, redis_url: str, mail_url: str
     finally:
         services.close()
 
-
-@dataclass
-class Worker:
-    process: subprocess.Popen[bytes]
-    log_path: Path
-
-    def alive(self) -> bool:
-        return self.process.poll() is None
-
-    def log(self) -> str:
-        return self.log_path.read_text(encoding="utf-8", errors="replace")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM (dramatiq shuts down gracefully), then SIGKILL to the group we started."""
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-            return
-        except subprocess.TimeoutExpired:
-            pass
-    with suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)  # the worker's own session: its children too
-    process.wait(timeout=15)
-
-
 @contextmanager
 def dramatiq_worker(
     tmp_path: Path, database_url: str, redis_url: str, mail_url: str
-) -> Iterator[Worker]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("ACCOUNTS_")}
-    env.update(
-        ACCOUNTS_DATABASE_URL=database_url,
-        ACCOUNTS_REDIS_URL=redis_url,
-        ACCOUNTS_MAIL_URL=mail_url,
-        ACCOUNTS_BCRYPT_ROUNDS="4",
-        ACCOUNTS_SECRET_KEY=SECRET_KEY,
-        ACCOUNTS_RATE_LIMITS="off",
+) -> Iterator[Child]:
+    env = service_env(database_url, mail_url, redis_url)
+    worker = start(
+        [sys.executable, "-m", "dramatiq", "workers.main", "--processes", "1", "--threads", "2"],
+        env,
+        tmp_path / "worker.log",
     )
-    log_path = tmp_path / "worker.log"
-    with log_path.open("wb") as log_file:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "dramatiq",
-                "workers.main",
-                "--processes",
-                "1",
-                "--threads",
-                "2",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
     try:
-        yield Worker(process, log_path)
+        yield worker
     finally:
-        _stop(process)
+        stop(worker.process)
 
-
-def wait_for(what: str, condition: Callable[[], Any], worker: Worker) -> Any:
+def wait_for(what: str, condition: Callable[[], Any], worker: Child) -> Any:
     """Poll until `condition()` is truthy; fail early, with the worker's log, if it died."""
     deadline = time.monotonic() + DEADLINE
     while True:
@@ -198,15 +137,12 @@ def wait_for(what: str, condition: Callable[[], Any], worker: Worker) -> Any:
             pytest.fail(f"no {what} within {DEADLINE:.0f} s; worker log:\n{worker.log()}")
         time.sleep(0.1)
 
-
 def register(app: Any) -> None:
     response = app.test_client().post("/api/v1/registrations", json=REGISTRATION)
     assert response.status_code == 201, response.get_data(as_text=True)
     assert response.get_json()["status"] == "accepted"
 
-
 # Where a secret could leak.
-
 
 def postgres_dump(database_url: str) -> str:
     """Every row of every user table as text, then every bytea value decoded (events are bytea)."""
@@ -237,14 +173,12 @@ def postgres_dump(database_url: str) -> str:
                 )
     return "\n".join(rows)
 
-
 def around(text: str, needle: str, width: int = 120) -> list[str]:
     """Each place `needle` occurs, with some context: a failure shows where the secret leaked."""
     return [
         text[max(0, m.start() - width) : m.end() + width]
         for m in re.finditer(re.escape(needle), text)
     ]
-
 
 def redis_dump(redis_url: str) -> list[bytes]:
     """Every key of the test's Redis DB and every value under it, whatever its type."""
@@ -276,7 +210,6 @@ def redis_dump(redis_url: str) -> list[bytes]:
         client.close()
     return items
 
-
 def mail_queue_settled(client: redis.Redis) -> bool:
     """True once the mail queue holds nothing: not queued, not in flight, not delayed for retry."""
     queue = f"{NAMESPACE}:mail"
@@ -287,12 +220,10 @@ def mail_queue_settled(client: redis.Redis) -> bool:
     pipe.hlen(f"{queue}.XQ.msgs")
     return not any(pipe.execute())
 
-
 # The e-mail.
 
 IDENTIFIER_LINE = re.compile(r"Identifiant : (\S*)")
 PASSWORD_LINE = re.compile(r"Mot de passe temporaire : (\S*)")
-
 
 def read_credentials(received: Received) -> tuple[str, str]:
     assert received.rcpt_tos == [REGISTRATION["email"]]
@@ -318,9 +249,7 @@ def read_credentials(received: Received) -> tuple[str, str]:
     assert sum(c in string.digits for c in password) == 1, password
     return identifier, password
 
-
 # The tests.
-
 
 def test_a_postgres_registration_is_emailed_by_a_worker_process_and_its_password_kept_nowhere(
     tmp_path: Path,
@@ -365,7 +294,6 @@ def test_a_postgres_registration_is_emailed_by_a_worker_process_and_its_password
     assert [item for item in redis_items if password.encode() in item] == []
     assert around(worker_log, password) == []
     assert around(our_logs, password) == []
-
 
 def test_a_registration_on_sqlite_shared_with_a_worker_process_emails_credentials(
     tmp_path: Path, redis_url: str, smtp_server: SmtpServer

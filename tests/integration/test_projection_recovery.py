@@ -12,12 +12,10 @@ import csv
 import io
 import os
 import signal
-import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -31,7 +29,8 @@ from app import Services, build_services, create_app
 from domain.application import RegistrationRequest, SupportRequestForm
 from projections.runner import ProjectionThread, catch_up
 from projections.support_queue import SupportQueue
-from tests.conftest import DEMO_CSV, SECRET_KEY, make_settings
+from tests.conftest import DEMO_CSV, make_settings
+from tests.processes import Child, service_env, start, stop
 
 ROOT = Path(__file__).resolve().parents[2]
 DEADLINE = 30.0  # seconds: a runner's start-up plus the whole backlog, with a wide margin
@@ -167,66 +166,24 @@ def assert_queue_matches(rows: dict[str, list[dict[str, Any]]], stream: Stream) 
     assert len({i["seq"] for i in items}) == len(items)
 
 
-@dataclass
-class Runner:
-    process: subprocess.Popen[bytes]
-    log_path: Path
-
-    def alive(self) -> bool:
-        return self.process.poll() is None
-
-    def log(self) -> str:
-        return self.log_path.read_text(encoding="utf-8", errors="replace")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM (the runner stops between transactions), then SIGKILL to its process group."""
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-            return
-        except subprocess.TimeoutExpired:
-            pass
-    with suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
-    process.wait(timeout=10)
 
 
 @pytest.fixture
 def start_runner(
     tmp_path: Path, database_url: str, redis_url: str
-) -> Iterator[Callable[[str], Runner]]:
+) -> Iterator[Callable[[str], Child]]:
     """Starts `python -m workers.projections` processes; every one is stopped at teardown."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith("ACCOUNTS_")}
-    env.update(
-        ACCOUNTS_DATABASE_URL=database_url,
-        ACCOUNTS_REDIS_URL=redis_url,
-        ACCOUNTS_MAIL_URL=f"file://{tmp_path / 'mail'}",
-        ACCOUNTS_BCRYPT_ROUNDS="4",
-        ACCOUNTS_SECRET_KEY=SECRET_KEY,
-        ACCOUNTS_RATE_LIMITS="off",
-    )
-    started: list[subprocess.Popen[bytes]] = []
+    env = service_env(database_url, f"file://{tmp_path / 'mail'}", redis_url)
+    started: list[Child] = []
 
-    def start(name: str) -> Runner:
-        log_path = tmp_path / f"{name}.log"
-        with log_path.open("wb") as log_file:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "workers.projections"],
-                cwd=ROOT,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        started.append(process)
-        return Runner(process, log_path)
+    def start_runner(name: str) -> Child:
+        runner = start([sys.executable, "-m", "workers.projections"], env, tmp_path / f"{name}.log")
+        started.append(runner)
+        return runner
 
-    yield start
-    for process in started:
-        _stop(process)
+    yield start_runner
+    for runner in started:
+        stop(runner.process, timeout=10)
 
 
 @pytest.fixture
@@ -241,7 +198,7 @@ def api_services(tmp_path: Path, database_url: str, redis_url: str) -> Iterator[
         services.close()
 
 
-def wait_until(what: str, condition: Callable[[], bool], runner: Runner | None = None) -> None:
+def wait_until(what: str, condition: Callable[[], bool], runner: Child | None = None) -> None:
     deadline = time.monotonic() + DEADLINE
     while not condition():
         if runner is not None and not runner.alive():
@@ -256,7 +213,7 @@ def wait_until(what: str, condition: Callable[[], bool], runner: Runner | None =
 
 
 def test_a_runner_killed_mid_stream_and_restarted_leaves_the_queue_equal_to_a_rebuild(
-    api_services: Services, start_runner: Callable[[str], Runner], request: pytest.FixtureRequest
+    api_services: Services, start_runner: Callable[[str], Child], request: pytest.FixtureRequest
 ) -> None:
     services = api_services
     members = generated_members(400, "K")

@@ -8,9 +8,7 @@ No Redis: each process sends its own e-mails in-process, as .eml files into one 
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
 import socket
 import subprocess
 import sys
@@ -25,7 +23,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import DEMO_CSV, SECRET_KEY, read_mail
+from tests.conftest import DEMO_CSV, read_mail
+from tests.processes import service_env, start, stop
 
 ROOT = Path(__file__).resolve().parents[2]
 DEADLINE = 30.0  # seconds: start-up of a process, or one e-mail delivery, with a wide margin
@@ -44,18 +43,6 @@ def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def _environment(database_url: str, mail_dir: Path) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("ACCOUNTS_")}
-    env.update(
-        ACCOUNTS_DATABASE_URL=database_url,
-        ACCOUNTS_MAIL_URL=f"file://{mail_dir}",
-        ACCOUNTS_BCRYPT_ROUNDS="4",
-        ACCOUNTS_SECRET_KEY=SECRET_KEY,
-        ACCOUNTS_RATE_LIMITS="off",
-    )
-    return env
 
 
 @dataclass
@@ -102,20 +89,6 @@ class Server:
         return Response(status, json.loads(raw) if raw else None, reply_headers)
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM (gunicorn stops its worker gracefully), then SIGKILL to the group we started."""
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-            return
-        except subprocess.TimeoutExpired:
-            pass
-    with suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)  # its own session: the gunicorn worker too
-    process.wait(timeout=15)
-
-
 def wait_until(what: str, condition: Callable[[], Any], servers: list[Server]) -> Any:
     """Poll until `condition()` is truthy; fail early, with the logs, if a process died."""
     deadline = time.monotonic() + DEADLINE
@@ -139,30 +112,22 @@ def wait_until(what: str, condition: Callable[[], Any], servers: list[Server]) -
 @contextmanager
 def api_process(name: str, tmp_path: Path, env: dict[str, str]) -> Iterator[Server]:
     port = _free_port()
-    log_path = tmp_path / f"gunicorn-{name}.log"
-    with log_path.open("wb") as log_file:
-        process = subprocess.Popen(
-            [
-                sys.executable, "-m", "gunicorn", "--workers", "1",
-                "--bind", f"127.0.0.1:{port}", "app:create_app()",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    child = start(
+        [sys.executable, "-m", "gunicorn", "--workers", "1", "--bind", f"127.0.0.1:{port}",
+         "app:create_app()"],
+        env,
+        tmp_path / f"gunicorn-{name}.log",
+    )
     try:
-        yield Server(name, process, port, log_path)
+        yield Server(name, child.process, port, child.log_path)
     finally:
-        _stop(process)
+        stop(child.process)
 
 
 @pytest.fixture
 def two_servers(tmp_path: Path, postgres_url: str) -> Iterator[tuple[Server, Server, Path]]:
     mail_dir = tmp_path / "mail"
-    env = _environment(postgres_url, mail_dir)
+    env = service_env(postgres_url, f"file://{mail_dir}")
     imported = subprocess.run(
         [sys.executable, "-m", "flask", "--app", "app", "directory", "import", str(DEMO_CSV)],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False,
