@@ -21,7 +21,7 @@ from marshmallow import Schema, fields
 from adapters.database import Database, eventsourcing_env
 from adapters.directory import DirectoryImportError, SqlMemberDirectory
 from adapters.hashing import BcryptHasher
-from adapters.http import Api, claims, console, member, ops, portal, support
+from adapters.http import Api, audit, claims, console, member, ops, portal, support
 from adapters.http.errors import register_error_handlers
 from adapters.http.limits import make_limiter
 from adapters.mail import MailSender, mail_sender
@@ -29,6 +29,7 @@ from adapters.password_strength import ZxcvbnCheck
 from adapters.sessions import ROLES, MemberSessions, StaffTokens
 from adapters.settings import Settings, SettingsError
 from domain.application import AccountLifecycle, Clock, utc_now
+from projections.audit import AuditIndex, AuditView
 from projections.portal import Portal, PortalView
 from projections.runner import ProjectionThread
 from projections.support_queue import SupportQueue, SupportQueueView
@@ -57,6 +58,7 @@ class Services:
     outbox: Outbox
     support_queue: SupportQueueView
     portal: PortalView
+    audit: AuditView
     projections: ProjectionThread
 
     def close(self) -> None:
@@ -102,9 +104,11 @@ def build_services(settings: Settings, clock: Clock = utc_now) -> Services:
     support_queue.create_tables()
     portal_view = PortalView(database, tracking)
     portal_view.create_tables()
+    audit_view = AuditView(database, tracking)
+    audit_view.create_tables()
     projections = ProjectionThread(
         lifecycle,
-        [SupportQueue(support_queue), Portal(portal_view)],
+        [SupportQueue(support_queue), Portal(portal_view), AuditIndex(audit_view)],
         periodic=[
             (CHECK_EVERY_SECONDS, lambda: flag_overdue_credentials(lifecycle, support_queue))
         ],
@@ -118,7 +122,7 @@ def build_services(settings: Settings, clock: Clock = utc_now) -> Services:
     sessions = MemberSessions(database, clock)
     return Services(
         settings, lifecycle, database, directory, staff_tokens, sessions, mailer, broker, actors,
-        outbox, support_queue, portal_view, projections,
+        outbox, support_queue, portal_view, audit_view, projections,
     )
 
 
@@ -169,6 +173,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Flas
     api.register_blueprint(member.blp)
     api.register_blueprint(support.blp)
     api.register_blueprint(claims.blp)
+    api.register_blueprint(audit.blp)
     app.register_blueprint(ops.blp)
     app.register_blueprint(console.bp)
     # Only the console's forms are CSRF-checked (console.py), with its session cookie kept from
@@ -186,6 +191,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Flas
 
     app.cli.add_command(directory_cli)
     app.cli.add_command(staff_cli)
+    app.cli.add_command(audit_cli)
     if settings.mail.kind == "file":
         log.info("e-mails are written as .eml files to %s", settings.mail.directory.resolve())
     return app
@@ -236,3 +242,25 @@ def staff_create(name: str, role: str) -> None:
         sys.exit(2)
     click.echo(f"Jeton créé pour {name} (rôle {role}). Il ne sera plus affiché :")
     click.echo(token)
+
+
+@click.group("audit", cls=AppGroup, help="Checks for auditors.")
+def audit_cli() -> None:
+    pass
+
+
+@audit_cli.command("verify", help="Replay the history into fresh read models and compare.")
+def audit_verify() -> None:
+    from projections.verify import verify_read_models
+
+    s = _services()
+    s.projections.stop()  # this command brings the live read models up to date itself
+    views = {"support_queue": s.support_queue, "portal": s.portal, "audit": s.audit}
+    result = verify_read_models(s.lifecycle, views, say=click.echo)
+    for difference in result.differences:
+        click.echo(f"DIFFERENCE {difference}", err=True)
+    click.echo(
+        f"{result.head} events replayed; {sum(result.read_models.values())} rows compared; "
+        + ("all read models agree" if result.ok else f"{len(result.differences)} difference(s)")
+    )
+    sys.exit(0 if result.ok else 1)

@@ -22,10 +22,13 @@ log = logging.getLogger(__name__)
 BATCH = 500
 
 
-def catch_up(app: Application[Any], projection: Any, batch: int = BATCH) -> int:
-    """Process what the projection has not seen yet, one batch at most; returns how many."""
+def catch_up(
+    app: Application[Any], projection: Any, batch: int = BATCH, stop: int | None = None
+) -> int:
+    """Process what the projection has not seen yet (up to position `stop` if given), one
+    batch at most; returns how many."""
     last = projection.view.max_tracking_id(projection.name) or 0
-    notifications = app.recorder.select_notifications(start=last + 1, limit=batch)
+    notifications = app.recorder.select_notifications(start=last + 1, limit=batch, stop=stop)
     for notification in notifications:
         event = app.mapper.to_domain_event(notification)
         try:

@@ -182,3 +182,4 @@ def settle(services, timeout: float = 10.0) -> None:
     if last:
         services.support_queue.wait("support_queue", last, timeout=timeout)
         services.portal.wait("portal", last, timeout=timeout)
+        services.audit.wait("audit", last, timeout=timeout)

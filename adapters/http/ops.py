@@ -56,7 +56,8 @@ class ProjectionLag(Collector):
             "Last event position applied to the read model",
             labels=["projection"],
         )
-        for name, view in (("support_queue", s.support_queue), ("portal", s.portal)):
+        views = (("support_queue", s.support_queue), ("portal", s.portal), ("audit", s.audit))
+        for name, view in views:
             applied = view.max_tracking_id(name) or 0
             lag.add_metric([name], max(0, head - applied))
             position.add_metric([name], applied)

@@ -1,0 +1,188 @@
+"""The auditors' API (role auditor, read-only): an account's story, its state at an instant,
+and the global ordered feed of every event."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import Enum
+from typing import Any
+from uuid import UUID
+
+from flask.views import MethodView
+from marshmallow import fields, validate
+
+from adapters.http import Blueprint
+from adapters.http.auth import BEARER, require_staff
+from adapters.http.errors import ApiError
+from adapters.http.schemas import BaseSchema
+from adapters.http.services import services
+
+blp = Blueprint("audit", __name__, url_prefix="/api/v1/audit", description="Audit")
+
+FEED_MAX_LIMIT = 1000
+METADATA = {"originator_id", "originator_version", "timestamp", "originator_topic"}
+# Hashes are redacted like the secrets they protect (CONTRACT.md, "Audit").
+REDACTED_FIELDS = {
+    "password_hash", "temp_password_hash", "secret_answer_hash", "answer_hash", "token_hash",
+    "token_digest",
+}
+REDACTED = "[masqué]"
+
+
+def jsonable(value: Any) -> Any:
+    """JSON-ready, with every hash of a secret replaced, at any depth."""
+    if isinstance(value, dict):
+        return {
+            str(k): REDACTED if k in REDACTED_FIELDS and v is not None else jsonable(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    if hasattr(value, "__dict__"):
+        return jsonable(vars(value))
+    return value
+
+
+def event_data(event: Any) -> dict[str, Any]:
+    return jsonable({k: v for k, v in vars(event).items() if k not in METADATA})
+
+
+def stream_name(event: Any) -> str:
+    aggregate = type(event).__qualname__.split(".")[0]
+    return f"{aggregate}:{event.originator_id}"
+
+
+def event_view(position: int, event: Any) -> dict[str, Any]:
+    return {
+        "position": position,
+        "stream": stream_name(event),
+        "version": event.originator_version,
+        "type": type(event).__name__,
+        "occurred_at": event.timestamp.isoformat(),
+        "actor": getattr(event, "actor", None),
+        "data": event_data(event),
+    }
+
+
+class AuditEventSchema(BaseSchema):
+    position = fields.Integer(required=True)
+    stream = fields.String(required=True)
+    version = fields.Integer(required=True)
+    type = fields.String(required=True)
+    occurred_at = fields.String(required=True)
+    actor = fields.String(allow_none=True)
+    data = fields.Dict(required=True)
+
+
+class HistorySchema(BaseSchema):
+    events = fields.List(fields.Nested(AuditEventSchema), required=True)
+
+
+class FeedQuerySchema(BaseSchema):
+    after = fields.Integer(
+        load_default=0, validate=validate.Range(0, 2**62, error="Entier positif attendu."),
+        error_messages={"invalid": "Nombre entier attendu."},
+    )
+    limit = fields.Integer(
+        load_default=100,
+        validate=validate.Range(1, FEED_MAX_LIMIT, error=f"Entre 1 et {FEED_MAX_LIMIT}."),
+        error_messages={"invalid": "Nombre entier attendu."},
+    )
+
+
+class FeedSchema(BaseSchema):
+    events = fields.List(fields.Nested(AuditEventSchema), required=True)
+    next_after = fields.Integer(required=True)
+
+
+class StateQuerySchema(BaseSchema):
+    at = fields.AwareDateTime(
+        required=True,
+        error_messages={
+            "required": "Champ obligatoire.",
+            "invalid": "Instant ISO 8601 avec décalage attendu.",
+            "invalid_awareness": "Instant ISO 8601 avec décalage attendu.",
+        },
+    )
+
+
+class StateSchema(BaseSchema):
+    identifier = fields.String(required=True)
+    at = fields.String(required=True)
+    version = fields.Integer(required=True)
+    state = fields.Dict(required=True)
+
+
+@blp.route("/accounts/<identifier>/events")
+class AccountHistory(MethodView):
+    @require_staff("auditor")
+    @blp.response(200, HistorySchema)
+    @blp.alt_response(404, description="Unknown identifier")
+    @blp.doc(**BEARER)
+    def get(self, identifier: str) -> dict[str, Any]:
+        """Every event of the account, its registrations and its support requests, in order."""
+        s = services()
+        account = s.lifecycle.account_for_support(identifier)
+        rows = s.audit.member_events(account.member_number)
+        by_stream: dict[str, dict[int, Any]] = {}
+        for stream_id in {row["stream_id"] for row in rows}:
+            by_stream[stream_id] = {
+                e.originator_version: e for e in s.lifecycle.events.get(UUID(stream_id))
+            }
+        return {
+            "events": [
+                event_view(row["position"], by_stream[row["stream_id"]][row["version"]])
+                for row in rows
+            ]
+        }
+
+
+@blp.route("/accounts/<identifier>/state")
+class AccountState(MethodView):
+    @require_staff("auditor")
+    @blp.arguments(StateQuerySchema, location="query")
+    @blp.response(200, StateSchema)
+    @blp.alt_response(404, description="Unknown identifier, or the account did not exist yet")
+    @blp.doc(**BEARER)
+    def get(self, query: dict[str, Any], identifier: str) -> dict[str, Any]:
+        """The account rebuilt from its events up to the instant `at`."""
+        s = services()
+        account = s.lifecycle.account_for_support(identifier)
+        at = query["at"]
+        version = 0
+        for event in s.lifecycle.events.get(account.id):
+            if event.timestamp > at:
+                break
+            version = event.originator_version
+        if version == 0:
+            raise ApiError("not_found")
+        then = s.lifecycle.repository.get(account.id, version=version)
+        state = jsonable({k: v for k, v in vars(then).items() if not k.startswith("_")})
+        return {
+            "identifier": identifier, "at": at.isoformat(), "version": version, "state": state,
+        }
+
+
+@blp.route("/events")
+class Feed(MethodView):
+    @require_staff("auditor")
+    @blp.arguments(FeedQuerySchema, location="query")
+    @blp.response(200, FeedSchema)
+    @blp.doc(**BEARER)
+    def get(self, query: dict[str, Any]) -> dict[str, Any]:
+        """The global ordered feed over the notification log, for replay elsewhere."""
+        s = services()
+        after = query["after"]
+        notifications = s.lifecycle.recorder.select_notifications(
+            start=after + 1, limit=query["limit"]
+        )
+        events = [
+            event_view(n.id, s.lifecycle.mapper.to_domain_event(n)) for n in notifications
+        ]
+        return {"events": events, "next_after": notifications[-1].id if notifications else after}

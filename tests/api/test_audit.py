@@ -1,0 +1,146 @@
+"""The auditors' API and `audit verify`, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+
+from tests.api.test_registrations import HELENE, credentials, mails, register
+from tests.api.test_sign_in import OWN, bearer
+from tests.conftest import settle
+
+ANSWER = "Médor-Zéphyrin"
+
+
+@pytest.fixture
+def auditor(services) -> dict[str, str]:
+    return bearer(services.staff_tokens.create("audra", "auditor"))
+
+
+def story(client, services, clock) -> dict[str, str]:
+    """Registered, reviewed and approved, signed in, changed password and e-mail."""
+    first = register(client, first_name="Hélèna", secret_question="Chien ?", secret_answer=ANSWER)
+    support = bearer(services.staff_tokens.create("alice", "support"))
+    clock.advance(minutes=5)
+    decided = client.post(
+        f"/api/v1/support/registrations/{first.json['registration_id']}/decision",
+        json={"decision": "approve", "note": "vu au téléphone"}, headers=support,
+    )
+    assert decided.status_code == 200
+    identifier, temporary = credentials(mails(services)[-1])
+    clock.advance(minutes=5)
+    token = client.post(
+        "/api/v1/sessions", json={"identifier": identifier, "password": temporary}
+    ).json["token"]
+    assert client.put(
+        "/api/v1/me/password", json={"current_password": temporary, "new_password": OWN},
+        headers=bearer(token),
+    ).status_code == 204
+    opened_at = clock.now
+    clock.advance(minutes=5)
+    assert client.post(
+        "/api/v1/me/email", json={"new_email": "neuve@example.org", "password": OWN},
+        headers=bearer(token),
+    ).status_code == 202
+    code = next(
+        m.get_content().split("Code de vérification : ")[1].split()[0]
+        for m in mails(services) if m["To"] == "neuve@example.org"
+    )
+    assert client.post("/api/v1/email-verifications", json={"token": code}).status_code == 200
+    settle(services)
+    return {"identifier": identifier, "temporary": temporary, "token": token, "code": code,
+            "opened_at": opened_at.isoformat()}
+
+
+def test_the_history_tells_the_whole_story_in_order(client, services, clock, auditor):
+    s = story(client, services, clock)
+    response = client.get(f"/api/v1/audit/accounts/{s['identifier']}/events", headers=auditor)
+    assert response.status_code == 200
+    events = response.json["events"]
+    types = [e["type"] for e in events]
+    for expected in ("RegistrationRequested", "IdentityMismatchFlagged", "IdentityApproved",
+                     "AccountOpened", "TempPasswordIssued", "SignedIn", "PasswordChanged",
+                     "EmailChangeRequested", "EmailChanged"):
+        assert expected in types, expected
+    positions = [e["position"] for e in events]
+    assert positions == sorted(positions) and len(set(positions)) == len(positions)
+    approved = next(e for e in events if e["type"] == "IdentityApproved")
+    assert approved["actor"] == "support:alice" and approved["data"]["note"] == "vu au téléphone"
+    assert next(e for e in events if e["type"] == "PasswordChanged")["actor"] == (
+        f"member:{s['identifier']}"
+    )
+    assert "MemberIndexed" not in types  # index aggregates are not the member's story
+
+
+def test_no_secret_and_no_hash_reaches_the_audit_output(client, services, clock, auditor):
+    s = story(client, services, clock)
+    outputs = [
+        client.get(f"/api/v1/audit/accounts/{s['identifier']}/events", headers=auditor).json,
+        client.get("/api/v1/audit/events?after=0&limit=1000", headers=auditor).json,
+        client.get(
+            f"/api/v1/audit/accounts/{s['identifier']}/state",
+            query_string={"at": clock.now.isoformat()}, headers=auditor,
+        ).json,
+    ]
+    text = json.dumps(outputs, ensure_ascii=False)
+    assert s["identifier"] in text  # the search finds what is there
+    for secret in (s["temporary"], OWN, s["token"], s["code"], ANSWER, "$2b$"):
+        assert secret not in text, secret
+
+
+def test_the_state_at_an_instant_is_the_account_as_it_stood(client, services, clock, auditor):
+    s = story(client, services, clock)
+    url = f"/api/v1/audit/accounts/{s['identifier']}/state"
+    before_change = client.get(url, query_string={"at": s["opened_at"]}, headers=auditor).json
+    assert before_change["state"]["email"] == HELENE["email"]
+    now = client.get(url, query_string={"at": clock.now.isoformat()}, headers=auditor).json
+    assert now["state"]["email"] == "neuve@example.org"
+    assert now["version"] > before_change["version"]
+    too_early = (clock.now - timedelta(days=1)).isoformat()
+    response = client.get(url, query_string={"at": too_early}, headers=auditor)
+    assert response.status_code == 404 and response.json["code"] == "not_found"
+    bad = client.get(url, query_string={"at": "hier"}, headers=auditor)
+    assert bad.status_code == 422
+
+
+def test_the_global_feed_pages_in_order_without_gaps(client, services, clock, auditor):
+    story(client, services, clock)
+    seen, after = [], 0
+    while True:
+        page = client.get(
+            "/api/v1/audit/events", query_string={"after": after, "limit": 7}, headers=auditor
+        ).json
+        if not page["events"]:
+            assert page["next_after"] == after
+            break
+        seen += [e["position"] for e in page["events"]]
+        after = page["next_after"]
+    stored = services.lifecycle.recorder.select_notifications(start=1, limit=100_000)
+    assert seen == [n.id for n in stored]  # every stored event, once, in log order
+
+
+@pytest.mark.parametrize("limit", [0, 1001, "x"])
+def test_a_feed_limit_out_of_bounds_is_a_validation_error(client, auditor, limit):
+    response = client.get("/api/v1/audit/events", query_string={"limit": limit}, headers=auditor)
+    assert response.status_code == 422 and "limit" in response.json["errors"]
+
+
+def test_only_auditors_read_the_audit_api(client, services):
+    support = bearer(services.staff_tokens.create("alice", "support"))
+    assert client.get("/api/v1/audit/events").status_code == 401
+    assert client.get("/api/v1/audit/events", headers=support).status_code == 403
+
+
+def test_audit_verify_agrees_then_names_a_tampered_read_model(app, client, services, clock):
+    story(client, services, clock)
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 0, result.output
+    assert "all read models agree" in result.output
+    with services.database.transaction() as cursor:
+        cursor.execute("UPDATE support_queue_items SET summary = 'falsifié'")
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 1
+    assert "support_queue.support_queue_items" in result.stderr
