@@ -81,6 +81,9 @@ class _Lifecycle(AccountLifecycle):
 
 def build_services(settings: Settings, clock: Clock = utc_now) -> Services:
     env = eventsourcing_env(settings)
+    # The factory is made here, before the application, so that our tables share its pool;
+    # it must then be told itself that the application takes snapshots.
+    env = {**env, "IS_SNAPSHOTTING_ENABLED": "y"}
     factory = InfrastructureFactory.construct(Environment(AccountLifecycle.name, env))
     database = Database(factory.datastore)  # type: ignore[attr-defined]
     directory = SqlMemberDirectory(database)

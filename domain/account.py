@@ -81,7 +81,7 @@ class Account(Aggregate):
 
     @property
     def is_open(self) -> bool:
-        return self.status is AccountStatus.ACTIVE
+        return self.status == AccountStatus.ACTIVE  # == : a snapshot gives back a plain str
 
     def _check_open(self) -> None:
         if not self.is_open:

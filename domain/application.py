@@ -6,14 +6,14 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
 
-from domain.account import Account
+from domain.account import Account, CredentialsRequest, EmailChange
 from domain.credentials import (
     GuessabilityCheck,
     PasswordHasher,
@@ -50,6 +50,7 @@ from domain.states import EnrollmentStatus
 from domain.support_request import RequestKind, SupportRequest
 
 TEMPORARY_PASSWORD_LIFETIME = timedelta(hours=24)
+SNAPSHOT_EVERY = 50
 # Optimistic concurrency: a lost race is retried from a fresh load this many times.
 MAX_ATTEMPTS = 8
 
@@ -171,12 +172,40 @@ class DateAsISO(Transcoding):
         return date.fromisoformat(data)
 
 
+class CredentialsRequestAsDict(Transcoding):
+    type = CredentialsRequest
+    name = "credentials_request"
+
+    def encode(self, obj: CredentialsRequest) -> dict[str, Any]:
+        return dict(vars(obj))
+
+    def decode(self, data: dict[str, Any]) -> CredentialsRequest:
+        return CredentialsRequest(**data)
+
+
+class EmailChangeAsDict(Transcoding):
+    type = EmailChange
+    name = "email_change"
+
+    def encode(self, obj: EmailChange) -> dict[str, Any]:
+        return dict(vars(obj))
+
+    def decode(self, data: dict[str, Any]) -> EmailChange:
+        return EmailChange(**data)
+
+
 class AccountLifecycle(Application[UUID]):
     name = "AccountLifecycle"
+    # An account that lives for years (sign-ins, alerts, recoveries) loads from its latest
+    # snapshot and the events after it, not from its first event.
+    snapshotting_intervals: ClassVar[dict[type[Any], int]] = {Account: SNAPSHOT_EVERY}
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         transcoder.register(DateAsISO())
+        # The state inside a snapshot of an Account.
+        transcoder.register(CredentialsRequestAsDict())
+        transcoder.register(EmailChangeAsDict())
 
     def __init__(
         self,

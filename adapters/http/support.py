@@ -128,7 +128,7 @@ def request_view(request: SupportRequest) -> dict[str, Any]:
 
 
 def account_summary(account: Account) -> dict[str, Any]:
-    closed = account.status is AccountStatus.CLOSED
+    closed = account.status == AccountStatus.CLOSED
     entry = None if closed else services().directory.find(account.member_number)
     last = account.credentials_requests[-1] if account.credentials_requests else None
     now = services().lifecycle.clock()
