@@ -1,0 +1,71 @@
+"""Loading an account with 10 and with 10,000 events (snapshots every 50), in the same run.
+
+    .venv/bin/python -m bench.account_load [--database-url postgresql://...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+import uuid
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from adapters.settings import Settings
+from app import build_services
+from domain.account import Account
+
+SIZES = (10, 10_000)
+LOADS = 200
+
+
+def account_with(services, events: int) -> uuid.UUID:
+    lifecycle = services.lifecycle
+    account = Account(
+        identifier=str(10_000_000 + events), member_number=f"B{events}", email="b@example.org",
+        sections=["health"], registration_id=uuid.uuid4(), secret_question=None,
+        secret_answer_hash=None, actor="system:bench", timestamp=datetime.now(UTC),
+    )
+    lifecycle.save(account)
+    while account.version < events:
+        for _ in range(min(500, events - account.version)):
+            account.set_alerts(not account.alerts_reimbursements, datetime.now(UTC))
+        lifecycle.save(account)  # takes the snapshots every 50 versions
+    return account.id
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--database-url")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        url = args.database_url or f"sqlite:///{tmp}/bench.sqlite3"
+        settings = Settings.from_env(
+            {"ACCOUNTS_DATABASE_URL": url, "ACCOUNTS_MAIL_URL": f"file://{tmp}/mail",
+             "ACCOUNTS_SECRET_KEY": "bench-secret-key-0123456789-0123456789"},
+            var_dir=Path(tmp) / "var",
+        )
+        services = build_services(settings)
+        results = {}
+        for size in SIZES:
+            account_id = account_with(services, size)
+            samples = []
+            for _ in range(LOADS):
+                started = time.perf_counter()
+                services.lifecycle.repository.get(account_id)
+                samples.append((time.perf_counter() - started) * 1000)
+            samples.sort()
+            results[size] = (statistics.median(samples), samples[int(LOADS * 0.99) - 1])
+        services.close()
+    store = url.split(":", 1)[0]
+    print(f"account load, {store}, snapshots every 50 events, {LOADS} loads (median / p99 ms):")
+    for size in SIZES:
+        print(f"  {size:>6} events: {results[size][0]:.2f} / {results[size][1]:.2f}")
+    print(f"  ratio of medians: {results[SIZES[-1]][0] / results[SIZES[0]][0]:.2f}"
+          f" (run on {date.today().isoformat()})")
+
+
+if __name__ == "__main__":
+    main()
