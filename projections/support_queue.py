@@ -6,7 +6,7 @@ import base64
 import json
 from datetime import datetime, timedelta
 from typing import Any
-from uuid import UUID, uuid5
+from uuid import uuid5
 
 from eventsourcing.dispatch import singledispatchmethod
 from eventsourcing.persistence import Tracking
@@ -320,10 +320,3 @@ def item_view(row: dict[str, Any]) -> dict[str, Any]:
         if row.get(link):
             item[link] = row[link]
     return item
-
-
-def as_uuid(text: str) -> UUID | None:
-    try:
-        return UUID(text)
-    except ValueError:
-        return None
