@@ -11,10 +11,9 @@ import tempfile
 import time
 import uuid
 from datetime import UTC, date, datetime
-from pathlib import Path
 
-from adapters.settings import Settings
 from app import build_services
+from bench.common import bench_settings, store_name
 from domain.account import Account
 
 SIZES = (10, 10_000)
@@ -41,12 +40,7 @@ def main() -> None:
     parser.add_argument("--database-url")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        url = args.database_url or f"sqlite:///{tmp}/bench.sqlite3"
-        settings = Settings.from_env(
-            {"ACCOUNTS_DATABASE_URL": url, "ACCOUNTS_MAIL_URL": f"file://{tmp}/mail",
-             "ACCOUNTS_SECRET_KEY": "bench-secret-key-0123456789-0123456789"},
-            var_dir=Path(tmp) / "var",
-        )
+        settings = bench_settings(tmp, args.database_url)
         services = build_services(settings)
         results = {}
         for size in SIZES:
@@ -59,7 +53,7 @@ def main() -> None:
             samples.sort()
             results[size] = (statistics.median(samples), samples[int(LOADS * 0.99) - 1])
         services.close()
-    store = url.split(":", 1)[0]
+    store = store_name(settings)
     print(f"account load, {store}, snapshots every 50 events, {LOADS} loads (median / p99 ms):")
     for size in SIZES:
         print(f"  {size:>6} events: {results[size][0]:.2f} / {results[size][1]:.2f}")

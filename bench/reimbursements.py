@@ -14,10 +14,9 @@ import statistics
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-from adapters.settings import Settings
 from app import create_app
+from bench.common import bench_settings, store_name
 from bench.sign_in_cost import DEMO, PASSWORD
 
 SIZES = (10, 5_000)
@@ -29,13 +28,7 @@ def main() -> None:
     parser.add_argument("--database-url")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        url = args.database_url or f"sqlite:///{tmp}/bench.sqlite3"
-        settings = Settings.from_env(
-            {"ACCOUNTS_DATABASE_URL": url, "ACCOUNTS_MAIL_URL": f"file://{tmp}/mail",
-             "ACCOUNTS_BCRYPT_ROUNDS": "4", "ACCOUNTS_RATE_LIMITS": "off",
-             "ACCOUNTS_SECRET_KEY": "bench-secret-key-0123456789-0123456789"},
-            var_dir=Path(tmp) / "var",
-        )
+        settings = bench_settings(tmp, args.database_url, ACCOUNTS_BCRYPT_ROUNDS="4")
         app = create_app(settings)
         services = app.extensions["accounts"]
         services.directory.import_csv(DEMO.read_text(encoding="utf-8"))
@@ -88,7 +81,7 @@ def main() -> None:
             samples.sort()
             results[size] = (statistics.median(samples), samples[int(READS * 0.99) - 1])
         services.close()
-    store = url.split(":", 1)[0]
+    store = store_name(settings)
     print(f"GET /api/v1/me/reimbursements, {store}, {READS} reads (median / p99 ms):")
     for size in SIZES:
         print(f"  {size:>5} reimbursements: {results[size][0]:.1f} / {results[size][1]:.1f}")

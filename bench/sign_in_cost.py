@@ -17,8 +17,8 @@ from pathlib import Path
 
 import bcrypt
 
-from adapters.settings import Settings
 from app import create_app
+from bench.common import bench_settings, store_name
 from domain.credentials import prehash
 
 DEMO = Path(__file__).resolve().parent.parent / "demo" / "members.csv"
@@ -42,15 +42,8 @@ def main() -> None:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings.from_env(
-            {
-                "ACCOUNTS_DATABASE_URL": args.database_url or f"sqlite:///{tmp}/bench.sqlite3",
-                "ACCOUNTS_MAIL_URL": f"file://{tmp}/mail",
-                "ACCOUNTS_BCRYPT_ROUNDS": str(args.rounds),
-                "ACCOUNTS_SECRET_KEY": "bench-secret-key-0123456789-0123456789",
-                "ACCOUNTS_RATE_LIMITS": "off",
-            },
-            var_dir=Path(tmp) / "var",
+        settings = bench_settings(
+            tmp, args.database_url, ACCOUNTS_BCRYPT_ROUNDS=str(args.rounds)
         )
         app = create_app(settings)
         services = app.extensions["accounts"]
@@ -81,7 +74,7 @@ def main() -> None:
         verify_ms = median_ms(lambda: bcrypt.checkpw(prehash(PASSWORD), stored), args.n)
         sign_in_ms = median_ms(sign_in, args.n)
         services.close()
-    store = "postgresql" if args.database_url else "sqlite"
+    store = store_name(settings)
     print(f"bcrypt cost {args.rounds}, {store}, median of {args.n}:")
     print(f"  one bcrypt verification: {verify_ms:8.1f} ms")
     print(f"  one sign-in (POST /api/v1/sessions, in-process): {sign_in_ms:8.1f} ms")

@@ -14,10 +14,9 @@ import statistics
 import tempfile
 import time
 import uuid
-from pathlib import Path
 
-from adapters.settings import Settings
 from app import build_services
+from bench.common import bench_settings, store_name
 
 SIZES = (100, 100_000)
 REPEAT = 200
@@ -56,19 +55,14 @@ def main() -> None:
     parser.add_argument("--database-url")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        url = args.database_url or f"sqlite:///{tmp}/bench.sqlite3"
-        settings = Settings.from_env(
-            {"ACCOUNTS_DATABASE_URL": url, "ACCOUNTS_MAIL_URL": f"file://{tmp}/mail",
-             "ACCOUNTS_SECRET_KEY": "bench-secret-key-0123456789-0123456789"},
-            var_dir=Path(tmp) / "var",
-        )
+        settings = bench_settings(tmp, args.database_url)
         services = build_services(settings)
         results = {}
         for size in SIZES:
             fill(services, size)
             results[size] = {kind: first_page_ms(services, kind) for kind in (None, "closure")}
         services.close()
-    store = url.split(":", 1)[0]
+    store = store_name(settings)
     print(f"support queue, first page of 50, {store}, {REPEAT} reads each (median / p99 ms):")
     for kind in (None, "closure"):
         small, large = results[SIZES[0]][kind], results[SIZES[-1]][kind]

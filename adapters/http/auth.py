@@ -10,6 +10,7 @@ from flask import g, request
 
 from adapters.http.errors import ApiError
 from adapters.http.services import services
+from adapters.sessions import MemberSession, Staff
 
 # For the OpenAPI document: operations that need a bearer token say so.
 BEARER = {"security": [{"bearer": []}]}
@@ -27,23 +28,33 @@ def _unauthenticated() -> ApiError:
     return ApiError("authentication_required", headers={"WWW-Authenticate": "Bearer"})
 
 
+def _caller(*, member_first: bool) -> tuple[Staff | None, MemberSession | None]:
+    """Who the bearer token belongs to: a staff member or a member's session (401 if neither).
+    The kind an endpoint expects is looked up first, so its callers pay one query."""
+    token = bearer_token()
+    if token is None:
+        raise _unauthenticated()
+    s = services()
+    if member_first:
+        session = s.sessions.find(token)
+        staff = None if session is not None else s.staff_tokens.find(token)
+    else:
+        staff = s.staff_tokens.find(token)
+        session = None if staff is not None else s.sessions.find(token)
+    if staff is None and session is None:
+        raise _unauthenticated()
+    return staff, session
+
+
 def require_staff(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Only a staff token of one of these roles gets through; g.staff is who it is."""
 
     def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            token = bearer_token()
-            if token is None:
-                raise _unauthenticated()
-            s = services()
-            staff = s.staff_tokens.find(token)
-            if staff is None:
-                if s.sessions.find(token) is not None:
-                    raise ApiError("forbidden")  # a member's session on a staff endpoint
-                raise _unauthenticated()
-            if staff.role not in roles:
-                raise ApiError("forbidden")
+            staff, _ = _caller(member_first=False)
+            if staff is None or staff.role not in roles:
+                raise ApiError("forbidden")  # another role, or a member's session
             g.staff = staff
             return view(*args, **kwargs)
 
@@ -60,15 +71,9 @@ def require_member(
     def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            token = bearer_token()
-            if token is None:
-                raise _unauthenticated()
-            s = services()
-            session = s.sessions.find(token)
+            _, session = _caller(member_first=True)
             if session is None:
-                if s.staff_tokens.find(token) is not None:
-                    raise ApiError("forbidden")  # a staff token on a member endpoint
-                raise _unauthenticated()
+                raise ApiError("forbidden")  # a staff token on a member endpoint
             if session.temporary and not temporary_allowed:
                 raise ApiError("password_change_required")
             g.session = session
