@@ -5,15 +5,13 @@
 
 from __future__ import annotations
 
-import argparse
-import statistics
+import functools
 import tempfile
-import time
 import uuid
 from datetime import UTC, date, datetime
 
 from app import build_services
-from bench.common import bench_settings, store_name
+from bench.common import arguments, bench_settings, store_name, timed_ms
 from domain.account import Account
 
 SIZES = (10, 10_000)
@@ -36,22 +34,16 @@ def account_with(services, events: int) -> uuid.UUID:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--database-url")
-    args = parser.parse_args()
+    args = arguments()
     with tempfile.TemporaryDirectory() as tmp:
         settings = bench_settings(tmp, args.database_url)
         services = build_services(settings)
         results = {}
         for size in SIZES:
             account_id = account_with(services, size)
-            samples = []
-            for _ in range(LOADS):
-                started = time.perf_counter()
-                services.lifecycle.repository.get(account_id)
-                samples.append((time.perf_counter() - started) * 1000)
-            samples.sort()
-            results[size] = (statistics.median(samples), samples[int(LOADS * 0.99) - 1])
+            results[size] = timed_ms(
+                functools.partial(services.lifecycle.repository.get, account_id), LOADS
+            )
         services.close()
     store = store_name(settings)
     print(f"account load, {store}, snapshots every 50 events, {LOADS} loads (median / p99 ms):")

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
+import statistics
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from adapters.settings import Settings
@@ -25,3 +29,21 @@ def bench_settings(tmp: str, database_url: str | None, **env: str) -> Settings:
 
 def store_name(settings: Settings) -> str:
     return settings.database.kind
+
+
+def arguments(parser: argparse.ArgumentParser | None = None) -> argparse.Namespace:
+    """`--database-url` (default: SQLite in a scratch directory), plus the bench's own."""
+    parser = parser or argparse.ArgumentParser()
+    parser.add_argument("--database-url")
+    return parser.parse_args()
+
+
+def timed_ms(operation: Callable[[], object], times: int) -> tuple[float, float]:
+    """Median and 99th percentile, in milliseconds, of `times` runs of the operation."""
+    samples = []
+    for _ in range(times):
+        started = time.perf_counter()
+        operation()
+        samples.append((time.perf_counter() - started) * 1000)
+    samples.sort()
+    return statistics.median(samples), samples[max(0, int(times * 0.99) - 1)]

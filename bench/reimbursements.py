@@ -9,14 +9,12 @@ member's items are spread over the last 11 months so that all of them are in the
 
 from __future__ import annotations
 
-import argparse
-import statistics
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 
 from app import create_app
-from bench.common import bench_settings, store_name
+from bench.common import arguments, bench_settings, store_name, timed_ms
 from bench.sign_in_cost import DEMO, PASSWORD
 
 SIZES = (10, 5_000)
@@ -24,9 +22,7 @@ READS = 100
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--database-url")
-    args = parser.parse_args()
+    args = arguments()
     with tempfile.TemporaryDirectory() as tmp:
         settings = bench_settings(tmp, args.database_url, ACCOUNTS_BCRYPT_ROUNDS="4")
         app = create_app(settings)
@@ -71,15 +67,11 @@ def main() -> None:
             ingest_seconds += time.perf_counter() - started
             last = services.lifecycle.recorder.max_notification_id()
             services.portal.wait("portal", last, timeout=120)
-            samples = []
-            for _ in range(READS):
-                t = time.perf_counter()
-                response = client.get("/api/v1/me/reimbursements", headers=member)
-                samples.append((time.perf_counter() - t) * 1000)
-            lines = sum(len(c["reimbursements"]) for c in response.json["contracts"])
-            assert lines == size, lines
-            samples.sort()
-            results[size] = (statistics.median(samples), samples[int(READS * 0.99) - 1])
+            page = client.get("/api/v1/me/reimbursements", headers=member).json
+            assert sum(len(c["reimbursements"]) for c in page["contracts"]) == size
+            results[size] = timed_ms(
+                lambda: client.get("/api/v1/me/reimbursements", headers=member), READS
+            )
         services.close()
     store = store_name(settings)
     print(f"GET /api/v1/me/reimbursements, {store}, {READS} reads (median / p99 ms):")

@@ -10,36 +10,24 @@ gunicorn under load.
 from __future__ import annotations
 
 import argparse
-import statistics
 import tempfile
-import time
 from pathlib import Path
 
 import bcrypt
 
 from app import create_app
-from bench.common import bench_settings, store_name
+from bench.common import arguments, bench_settings, store_name, timed_ms
 from domain.credentials import prehash
 
 DEMO = Path(__file__).resolve().parent.parent / "demo" / "members.csv"
 PASSWORD = "Où sont passées les clés du château ?"
 
 
-def median_ms(fn, n: int) -> float:
-    samples = []
-    for _ in range(n):
-        start = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - start) * 1000)
-    return statistics.median(samples)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=12)
     parser.add_argument("--n", type=int, default=20)
-    parser.add_argument("--database-url")
-    args = parser.parse_args()
+    args = arguments(parser)
 
     with tempfile.TemporaryDirectory() as tmp:
         settings = bench_settings(
@@ -71,8 +59,8 @@ def main() -> None:
             assert response.status_code == 201, response.json
 
         stored = bcrypt.hashpw(prehash(PASSWORD), bcrypt.gensalt(args.rounds))
-        verify_ms = median_ms(lambda: bcrypt.checkpw(prehash(PASSWORD), stored), args.n)
-        sign_in_ms = median_ms(sign_in, args.n)
+        verify_ms, _ = timed_ms(lambda: bcrypt.checkpw(prehash(PASSWORD), stored), args.n)
+        sign_in_ms, _ = timed_ms(sign_in, args.n)
         services.close()
     store = store_name(settings)
     print(f"bcrypt cost {args.rounds}, {store}, median of {args.n}:")

@@ -8,15 +8,12 @@ the figure is about reading the queue, not about building it.
 
 from __future__ import annotations
 
-import argparse
 import json
-import statistics
 import tempfile
-import time
 import uuid
 
 from app import build_services
-from bench.common import bench_settings, store_name
+from bench.common import arguments, bench_settings, store_name, timed_ms
 
 SIZES = (100, 100_000)
 REPEAT = 200
@@ -41,19 +38,11 @@ def fill(services, count: int) -> None:
 
 
 def first_page_ms(services, kind: str | None) -> tuple[float, float]:
-    samples = []
-    for _ in range(REPEAT):
-        started = time.perf_counter()
-        services.support_queue.list_items(kind, "open", 50, None)
-        samples.append((time.perf_counter() - started) * 1000)
-    samples.sort()
-    return statistics.median(samples), samples[int(len(samples) * 0.99) - 1]
+    return timed_ms(lambda: services.support_queue.list_items(kind, "open", 50, None), REPEAT)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--database-url")
-    args = parser.parse_args()
+    args = arguments()
     with tempfile.TemporaryDirectory() as tmp:
         settings = bench_settings(tmp, args.database_url)
         services = build_services(settings)
