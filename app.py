@@ -20,10 +20,12 @@ from marshmallow import Schema, fields
 
 from adapters.database import Database, eventsourcing_env
 from adapters.directory import DirectoryImportError, SqlMemberDirectory
+from adapters.event_store import ChainedEventStore, ProtectedMapper
 from adapters.hashing import BcryptHasher
 from adapters.http import Api, audit, claims, console, member, ops, portal, support
 from adapters.http.errors import register_error_handlers
 from adapters.http.limits import make_limiter
+from adapters.keyring import KeyRing
 from adapters.mail import MailSender, mail_sender
 from adapters.password_strength import ZxcvbnCheck
 from adapters.sessions import ROLES, MemberSessions, StaffTokens
@@ -35,7 +37,7 @@ from projections.runner import ProjectionThread
 from projections.support_queue import SupportQueue, SupportQueueView
 from workers.actors import Actors, declare_actors
 from workers.broker import make_broker
-from workers.checks import flag_overdue_credentials
+from workers.checks import finish_erasures, flag_overdue_credentials
 from workers.outbox import Outbox
 
 CHECK_EVERY_SECONDS = 60
@@ -69,14 +71,22 @@ class Services:
 
 
 class _Lifecycle(AccountLifecycle):
-    """Built on a factory made beforehand, so our own tables share the event store's pool."""
+    """Built on a factory made beforehand, so our own tables share the event store's pool;
+    its events are chained and its personal fields sealed (adapters/event_store.py)."""
 
-    def __init__(self, factory: InfrastructureFactory[Any], **kwargs: Any):
+    def __init__(self, factory: InfrastructureFactory[Any], keys: KeyRing, **kwargs: Any):
         self._factory = factory
-        super().__init__(**kwargs)
+        self._keys = keys
+        super().__init__(destroy_keys=keys.destroy, **kwargs)
 
     def construct_factory(self, env: Environment) -> InfrastructureFactory[Any]:
         return self._factory
+
+    def construct_mapper(self) -> ProtectedMapper:
+        return ProtectedMapper(self.construct_transcoder(), self._keys)
+
+    def construct_event_store(self) -> ChainedEventStore:
+        return ChainedEventStore(self.mapper, self.recorder)  # type: ignore[arg-type]
 
 
 def build_services(settings: Settings, clock: Clock = utc_now) -> Services:
@@ -88,10 +98,13 @@ def build_services(settings: Settings, clock: Clock = utc_now) -> Services:
     database = Database(factory.datastore)  # type: ignore[attr-defined]
     directory = SqlMemberDirectory(database)
     staff_tokens = StaffTokens(database)
+    keys = KeyRing(database, settings.secret_key)
     directory.create_tables()
     staff_tokens.create_tables()
+    keys.create_tables()
     lifecycle = _Lifecycle(
         factory,
+        keys,
         env=env,
         directory=directory,
         hasher=BcryptHasher(settings.bcrypt_rounds),
@@ -101,7 +114,9 @@ def build_services(settings: Settings, clock: Clock = utc_now) -> Services:
     broker = make_broker(settings)
     mailer = mail_sender(settings.mail)
     actors = declare_actors(broker, lifecycle, mailer, settings.mail_from)
-    outbox = Outbox(broker, actors)
+    outbox = Outbox(
+        broker, actors, address_of=lambda account_id: lifecycle.repository.get(account_id).email
+    )
     tracking = factory.tracking_recorder()
     support_queue = SupportQueueView(database, tracking)
     support_queue.create_tables()
@@ -113,7 +128,8 @@ def build_services(settings: Settings, clock: Clock = utc_now) -> Services:
         lifecycle,
         [SupportQueue(support_queue), Portal(portal_view), AuditIndex(audit_view)],
         periodic=[
-            (CHECK_EVERY_SECONDS, lambda: flag_overdue_credentials(lifecycle, support_queue))
+            (CHECK_EVERY_SECONDS, lambda: flag_overdue_credentials(lifecycle, support_queue)),
+            (CHECK_EVERY_SECONDS, lambda: finish_erasures(lifecycle, support_queue)),
         ],
     )
 
@@ -252,18 +268,29 @@ def audit_cli() -> None:
     pass
 
 
-@audit_cli.command("verify", help="Replay the history into fresh read models and compare.")
+@audit_cli.command(
+    "verify", help="Check the hash chain, replay the history into fresh read models, compare."
+)
 def audit_verify() -> None:
-    from projections.verify import verify_read_models
+    from projections.verify import verify_chain, verify_read_models
 
     s = _services()
     s.projections.stop()  # this command brings the live read models up to date itself
+    checked, problems = verify_chain(s.lifecycle, s.audit, say=click.echo)
     views = {"support_queue": s.support_queue, "portal": s.portal, "audit": s.audit}
-    result = verify_read_models(s.lifecycle, views, say=click.echo)
-    for difference in result.differences:
-        click.echo(f"DIFFERENCE {difference}", err=True)
+    try:
+        result = verify_read_models(s.lifecycle, views, say=click.echo)
+        problems += result.differences
+        summary = (
+            f"{result.head} events replayed; {sum(result.read_models.values())} rows compared"
+        )
+    except Exception as error:  # a tampered event may not even decode: say so, do not crash
+        problems.append(f"replay failed: {type(error).__name__}: {error}")
+        summary = "replay failed"
+    for problem in problems:
+        click.echo(f"PROBLEM {problem}", err=True)
     click.echo(
-        f"{result.head} events replayed; {sum(result.read_models.values())} rows compared; "
-        + ("all read models agree" if result.ok else f"{len(result.differences)} difference(s)")
+        f"{checked} events chained; {summary}; "
+        + ("everything agrees" if not problems else f"{len(problems)} problem(s)")
     )
-    sys.exit(0 if result.ok else 1)
+    sys.exit(0 if not problems else 1)

@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime
 from app import build_services
 from bench.common import arguments, bench_settings, store_name, timed_ms
 from domain.account import Account
+from domain.personal_data import member_key
 
 SIZES = (10, 10_000)
 LOADS = 200
@@ -21,7 +22,8 @@ LOADS = 200
 def account_with(services, events: int) -> uuid.UUID:
     lifecycle = services.lifecycle
     account = Account(
-        identifier=str(10_000_000 + events), member_number=f"B{events}", email="b@example.org",
+        identifier=str(10_000_000 + events), member_number=f"B{events}",
+        member_key=member_key(f"B{events}"), email="b@example.org",
         sections=["health"], registration_id=uuid.uuid4(), secret_question=None,
         secret_answer_hash=None, actor="system:bench", timestamp=datetime.now(UTC),
     )

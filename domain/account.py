@@ -12,6 +12,7 @@ from domain.errors import (
     AccountClosedError,
     CredentialsEmailCapError,
     EmailVerificationInvalidError,
+    InvalidTransitionError,
 )
 from domain.states import AccountStatus, check_transition
 
@@ -52,6 +53,7 @@ class Account(Aggregate):
         self,
         identifier: str,
         member_number: str,
+        member_key: UUID,
         email: str,
         sections: list[str],
         registration_id: UUID,
@@ -62,6 +64,7 @@ class Account(Aggregate):
     ):
         self.identifier = identifier
         self.member_number = member_number
+        self.member_key = member_key
         self.email = email
         self.sections = sections
         self.registration_id = registration_id
@@ -78,6 +81,7 @@ class Account(Aggregate):
         self.secret_answer_failures: list[datetime] = []
         self.email_change: EmailChange | None = None
         self.alerts_reimbursements = False
+        self.personal_data_erased = False
 
     @property
     def is_open(self) -> bool:
@@ -153,6 +157,15 @@ class Account(Aggregate):
     def close(self, agent: str, at: datetime) -> None:
         check_transition(self.status, AccountStatus.CLOSED)
         self.account_closed(agent=agent, actor=f"support:{agent}", timestamp=at)
+
+    def erase_personal_data(self, at: datetime) -> None:
+        """Recorded once the member's keys are destroyed; only after closure."""
+        if self.is_open:
+            raise InvalidTransitionError("an open account keeps its personal data")
+        if not self.personal_data_erased:
+            self.personal_data_erased_(
+                member_key=self.member_key, actor="system:erasure", timestamp=at
+            )
 
     def request_closure(self, request_id: UUID, at: datetime) -> None:
         self._check_open()
@@ -364,6 +377,10 @@ class Account(Aggregate):
     @event("AccountClosed")
     def account_closed(self, agent: str, actor: str, timestamp: datetime) -> None:
         self.status = AccountStatus.CLOSED
+
+    @event("PersonalDataErased")
+    def personal_data_erased_(self, member_key: UUID, actor: str, timestamp: datetime) -> None:
+        self.personal_data_erased = True
 
     @event("ClosureRequested")
     def closure_requested(self, request_id: UUID, actor: str, timestamp: datetime) -> None:

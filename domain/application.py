@@ -39,15 +39,17 @@ from domain.errors import (
     FieldError,
     IdempotencyKeyReusedError,
     InvalidCredentialsError,
+    InvalidTransitionError,
     RegistrationNotFoundError,
     SupportRequestNotFoundError,
     WeakPasswordError,
     WrongPasswordError,
 )
 from domain.indexes import EmailVerificationIndex, IdempotencyRecord, IdentifierIndex, MemberIndex
+from domain.personal_data import ERASED, member_key
 from domain.reimbursement import Reimbursement
 from domain.states import EnrollmentStatus
-from domain.support_request import RequestKind, SupportRequest
+from domain.support_request import RequestKind, RequestStatus, SupportRequest
 
 TEMPORARY_PASSWORD_LIFETIME = timedelta(hours=24)
 SNAPSHOT_EVERY = 50
@@ -216,6 +218,7 @@ class AccountLifecycle(Application[UUID]):
         strength: GuessabilityCheck,
         clock: Clock = utc_now,
         on_committed: Callable[[Sequence[DomainEventProtocol[UUID]]], None] | None = None,
+        destroy_keys: Callable[[UUID], None] | None = None,
     ):
         super().__init__(env)
         self.directory = directory
@@ -223,6 +226,8 @@ class AccountLifecycle(Application[UUID]):
         self.strength = strength
         self.clock = clock
         self.on_committed = on_committed
+        # Without a key ring (the pure domain tests) nothing is sealed, so nothing to destroy.
+        self.destroy_keys = destroy_keys or (lambda member_key: None)
 
     def notify(self, new_events: list[DomainEventProtocol[UUID]]) -> None:
         # Called by save() once the events are committed: the outbox hand-off point.
@@ -278,6 +283,7 @@ class AccountLifecycle(Application[UUID]):
         entry = self.directory.find(request.member_number)
         enrollment = Enrollment(
             member_number=request.member_number,
+            member_key=member_key(request.member_number),
             last_name=request.last_name,
             first_name=request.first_name,
             birth_date=request.birth_date,
@@ -346,6 +352,7 @@ class AccountLifecycle(Application[UUID]):
         account = Account(
             identifier=identifier,
             member_number=enrollment.member_number,
+            member_key=enrollment.member_key,
             email=enrollment.email,
             sections=sections,
             registration_id=enrollment.id,
@@ -628,6 +635,10 @@ class AccountLifecycle(Application[UUID]):
             message=form.message, member_number=form.member_number, birth_date=form.birth_date,
             identifier=form.identifier, email=form.email, new_email=form.new_email,
             account_id=account.id if account is not None and account.is_open else None,
+            member_key=(
+                account.member_key if account is not None
+                else member_key(form.member_number) if form.member_number else None
+            ),
             actor="system:support-request", timestamp=self.clock(),
         )
         self.save(request)
@@ -647,7 +658,8 @@ class AccountLifecycle(Application[UUID]):
                 message="Demande de clôture faite depuis l'Espace Client.",
                 member_number=current.member_number, birth_date=None,
                 identifier=current.identifier, email=current.email, new_email=None,
-                account_id=current.id, actor=current.actor, timestamp=self.clock(),
+                account_id=current.id, member_key=current.member_key, actor=current.actor,
+                timestamp=self.clock(),
             )
             current.request_closure(request.id, self.clock())
             self.save(current, request)
@@ -665,7 +677,7 @@ class AccountLifecycle(Application[UUID]):
             at = self.clock()
             if enrollment.status is not EnrollmentStatus.IDENTITY_REVIEW:
                 raise AlreadyDecidedError(enrollment.status)
-            index = self.repository.get(MemberIndex.create_id(enrollment.member_number))
+            index = self.repository.get(enrollment.member_key)
             if index.review_id != enrollment.id:
                 # Another agent's decision committed between our two reads.
                 raise AlreadyDecidedError(registration_id)
@@ -713,12 +725,34 @@ class AccountLifecycle(Application[UUID]):
                 self.save(request, account)
                 return request
             account.close(agent, at)
-            index = self.repository.get(MemberIndex.create_id(account.member_number))
+            index = self.repository.get(account.member_key)
             index.unlink_account(account_id=account.id, timestamp=at)
             self.save(request, account, index)
             return request
 
-        return self._retrying(once)
+        decided = self._retrying(once)
+        if decided.kind is RequestKind.CLOSURE and decided.status is RequestStatus.ACCEPTED:
+            # Should this fail, the periodic check finishes it: closed, never left unerased.
+            self.erase_personal_data(decided.account_id)
+        return decided
+
+    def erase_personal_data(self, account_id: UUID) -> bool:
+        """Crypto-shredding of a closed account's member: destroy their keys, then record it.
+        Idempotent; False when it was already done."""
+        account = self._account(account_id)
+        if account.personal_data_erased:
+            return False
+        if account.is_open:
+            raise InvalidTransitionError("an open account keeps its personal data")
+        self.destroy_keys(account.member_key)
+
+        def once() -> None:
+            current = self._account(account_id)
+            current.erase_personal_data(self.clock())
+            self.save(current)
+
+        self._retrying(once)
+        return True
 
     def get_enrollment_email(self, registration_id: UUID) -> str:
         enrollment = self._get_or_none(registration_id)
@@ -777,12 +811,13 @@ class AccountLifecycle(Application[UUID]):
         for _ in range(2):
             existing = self._get_or_none(Reimbursement.create_id(item.reimbursement_id))
             if existing is not None:
-                if not existing.same_as(**facts):
+                # Once its member is erased, its facts cannot be compared: a replay is assumed.
+                if existing.member_number != ERASED and not existing.same_as(**facts):
                     raise IdempotencyKeyReusedError(item.reimbursement_id)
                 return False
             reimbursement = Reimbursement(
                 reimbursement_id=item.reimbursement_id, principal_member_number=principal,
-                actor=actor, timestamp=self.clock(), **facts,
+                member_key=member_key(principal), actor=actor, timestamp=self.clock(), **facts,
             )
             try:
                 self.save(reimbursement)
@@ -796,7 +831,7 @@ class AccountLifecycle(Application[UUID]):
         reimbursement: Reimbursement = self.repository.get(reimbursement_id)
         if reimbursement.alert_sent:
             return None
-        index = self._get_or_none(MemberIndex.create_id(reimbursement.principal_member_number))
+        index = self._get_or_none(reimbursement.member_key)
         if index is None or index.account_id is None:
             return None
         account = self._account(index.account_id)

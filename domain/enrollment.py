@@ -18,6 +18,7 @@ class Enrollment(Aggregate):
     def __init__(
         self,
         member_number: str,
+        member_key: UUID,
         last_name: str,
         first_name: str,
         birth_date: date,
@@ -28,6 +29,7 @@ class Enrollment(Aggregate):
         timestamp: datetime,
     ):
         self.member_number = member_number
+        self.member_key = member_key
         self.last_name = last_name
         self.first_name = first_name
         self.birth_date = birth_date
@@ -55,7 +57,8 @@ class Enrollment(Aggregate):
         check_transition(self.status, EnrollmentStatus.IDENTITY_REVIEW)
         declared = {"last_name": self.last_name, "first_name": self.first_name}
         self.identity_mismatch_flagged(
-            member_number=self.member_number, declared=declared, directory=directory_names,
+            member_number=self.member_number, member_key=self.member_key, declared=declared,
+            directory=directory_names,
             actor=SYSTEM, timestamp=at,
         )
 
@@ -93,6 +96,7 @@ class Enrollment(Aggregate):
     def identity_mismatch_flagged(
         self,
         member_number: str,
+        member_key: UUID,
         declared: dict[str, str],
         directory: dict[str, str],
         actor: str,

@@ -23,6 +23,7 @@ class Reimbursement(Aggregate):
         reimbursement_id: str,
         member_number: str,
         principal_member_number: str,
+        member_key: UUID,
         contract_id: str,
         label: str,
         care_date: date,
@@ -34,6 +35,7 @@ class Reimbursement(Aggregate):
         self.reimbursement_id = reimbursement_id
         self.member_number = member_number
         self.principal_member_number = principal_member_number
+        self.member_key = member_key
         self.contract_id = contract_id
         self.label = label
         self.care_date = care_date

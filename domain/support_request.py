@@ -37,6 +37,7 @@ class SupportRequest(Aggregate):
         email: str | None,
         new_email: str | None,
         account_id: UUID | None,
+        member_key: UUID | None,
         actor: str,
         timestamp: datetime,
     ):
@@ -50,6 +51,7 @@ class SupportRequest(Aggregate):
         self.email = email
         self.new_email = new_email
         self.account_id = account_id
+        self.member_key = member_key
         self.status = RequestStatus.OPEN
         self.decided_at: datetime | None = None
         self.agent: str | None = None

@@ -15,6 +15,7 @@ from eventsourcing.projection import Projection
 from domain.account import Account
 from domain.enrollment import Enrollment
 from domain.indexes import NAMESPACE
+from domain.personal_data import is_erased
 from domain.support_request import SupportRequest
 from projections.view import Statement, View
 
@@ -56,19 +57,14 @@ class SupportQueueView(View):
             request_id TEXT,
             account_id TEXT,
             member_number TEXT,
+            member_key TEXT,
             details TEXT NOT NULL,
             decision TEXT
         )""",
         "CREATE INDEX IF NOT EXISTS support_queue_status ON support_queue_items (status, seq)",
         "CREATE INDEX IF NOT EXISTS support_queue_kind ON support_queue_items (kind, status, seq)",
         "CREATE INDEX IF NOT EXISTS support_queue_account ON support_queue_items (account_id)",
-        "CREATE INDEX IF NOT EXISTS support_queue_member ON support_queue_items (member_number)",
-        # Which member each account is: on closure, earlier items about the member (a rejected
-        # review, a request made before the account existed) are erased too.
-        """CREATE TABLE IF NOT EXISTS support_accounts (
-            account_id TEXT PRIMARY KEY,
-            member_number TEXT NOT NULL
-        )""",
+        "CREATE INDEX IF NOT EXISTS support_queue_member ON support_queue_items (member_key)",
         """CREATE TABLE IF NOT EXISTS support_pending_credentials (
             request_id TEXT PRIMARY KEY,
             account_id TEXT NOT NULL,
@@ -76,8 +72,14 @@ class SupportQueueView(View):
         )""",
         "CREATE INDEX IF NOT EXISTS support_pending_account"
         " ON support_pending_credentials (account_id)",
+        # Closed accounts whose member is not erased yet: normally for milliseconds, longer
+        # only if the closing process died in between (workers/checks.py finishes those).
+        """CREATE TABLE IF NOT EXISTS support_unerased (
+            account_id TEXT PRIMARY KEY,
+            closed_at TEXT NOT NULL
+        )""",
     )
-    table_names = ("support_queue_items", "support_pending_credentials", "support_accounts")
+    table_names = ("support_queue_items", "support_pending_credentials", "support_unerased")
 
     def list_items(
         self, kind: str | None, status: str, limit: int, after: int | None
@@ -124,13 +126,21 @@ class SupportQueueView(View):
             items = cursor.fetchall()
             cursor.execute("SELECT * FROM support_pending_credentials ORDER BY request_id")
             pending = cursor.fetchall()
-            cursor.execute("SELECT * FROM support_accounts ORDER BY account_id")
-            accounts = cursor.fetchall()
+            cursor.execute("SELECT * FROM support_unerased ORDER BY account_id")
+            unerased = cursor.fetchall()
         return {
             "support_queue_items": items,
             "support_pending_credentials": pending,
-            "support_accounts": accounts,
+            "support_unerased": unerased,
         }
+
+    def unerased_closures(self, closed_before: datetime) -> list[str]:
+        with self.database.transaction(commit=False) as cursor:
+            cursor.execute(
+                "SELECT account_id FROM support_unerased WHERE closed_at < %s ORDER BY closed_at",
+                (closed_before.isoformat(),),
+            )
+            return [r["account_id"] for r in cursor.fetchall()]
 
 
 def _open_item(
@@ -139,12 +149,12 @@ def _open_item(
 ) -> Statement:
     return (
         "INSERT INTO support_queue_items (item_id, seq, kind, status, created_at, summary,"
-        " registration_id, identifier, request_id, account_id, member_number, details)"
-        " VALUES (%s, %s, %s, 'open', %s, %s, %s, %s, %s, %s, %s, %s)"
+        " registration_id, identifier, request_id, account_id, member_number, member_key,"
+        " details) VALUES (%s, %s, %s, 'open', %s, %s, %s, %s, %s, %s, %s, %s, %s)"
         " ON CONFLICT (item_id) DO NOTHING",
         [item_id(kind, source), tracking.notification_id, kind, at.isoformat(), summary,
          links.get("registration_id"), links.get("identifier"), links.get("request_id"),
-         links.get("account_id"), links.get("member_number"),
+         links.get("account_id"), links.get("member_number"), links.get("member_key"),
          json.dumps(details, ensure_ascii=False)],
     )
 
@@ -175,18 +185,23 @@ class SupportQueue(Projection[SupportQueueView]):
     def identity_flagged(
         self, event: Enrollment.IdentityMismatchFlagged, tracking: Tracking
     ) -> None:
-        declared, directory = event.declared, event.directory
-        summary = (
-            f"Vérification d'identité ({event.member_number}) : « {declared['last_name']} "
-            f"{declared['first_name']} » déclaré, « {directory['last_name']} "
-            f"{directory['first_name']} » dans l'annuaire"
-        )
-        details = {"member_number": event.member_number, "declared": declared,
-                   "directory": directory}
         registration = str(event.originator_id)
+        if is_erased(event):
+            summary, details, member_number = ERASED, {}, None
+        else:
+            declared, directory = event.declared, event.directory
+            summary = (
+                f"Vérification d'identité ({event.member_number}) : « {declared['last_name']} "
+                f"{declared['first_name']} » déclaré, « {directory['last_name']} "
+                f"{directory['first_name']} » dans l'annuaire"
+            )
+            details = {"member_number": event.member_number, "declared": declared,
+                       "directory": directory}
+            member_number = event.member_number
         self.view.record(tracking, [_open_item(
             "identity_review", registration, tracking, event.timestamp, summary, details,
-            registration_id=registration, member_number=event.member_number,
+            registration_id=registration, member_number=member_number,
+            member_key=str(event.member_key),
         )])
 
     @process_event.register
@@ -212,6 +227,14 @@ class SupportQueue(Projection[SupportQueueView]):
         self, event: SupportRequest.SupportRequestSubmitted, tracking: Tracking
     ) -> None:
         kind, request = event.kind, str(event.originator_id)
+        account = str(event.account_id) if event.account_id else None
+        member = str(event.member_key) if event.member_key else None
+        if is_erased(event):
+            self.view.record(tracking, [_open_item(
+                kind, request, tracking, event.timestamp, ERASED, {}, request_id=request,
+                account_id=account, member_key=member,
+            )])
+            return
         who = f"{event.first_name} {event.last_name}"
         summary = {
             "email_update": f"Changement d'adresse e-mail demandé par {who}",
@@ -227,8 +250,8 @@ class SupportQueue(Projection[SupportQueueView]):
         }
         self.view.record(tracking, [_open_item(
             kind, request, tracking, event.timestamp, summary, details, request_id=request,
-            identifier=event.identifier, member_number=event.member_number,
-            account_id=str(event.account_id) if event.account_id else None,
+            identifier=event.identifier, member_number=event.member_number, account_id=account,
+            member_key=member,
         )])
 
     @process_event.register
@@ -289,24 +312,28 @@ class SupportQueue(Projection[SupportQueueView]):
         ])
 
     @process_event.register
-    def account_opened(self, event: Account.AccountOpened, tracking: Tracking) -> None:
-        self.view.record(tracking, [(
-            "INSERT INTO support_accounts (account_id, member_number) VALUES (%s, %s)",
-            [str(event.originator_id), event.member_number],
-        )])
+    def account_closed(self, event: Account.AccountClosed, tracking: Tracking) -> None:
+        account = str(event.originator_id)
+        self.view.record(tracking, [
+            ("DELETE FROM support_pending_credentials WHERE account_id = %s", [account]),
+            ("INSERT INTO support_unerased (account_id, closed_at) VALUES (%s, %s)",
+             [account, event.timestamp.isoformat()]),
+        ])
 
     @process_event.register
-    def account_closed(self, event: Account.AccountClosed, tracking: Tracking) -> None:
+    def personal_data_erased(
+        self, event: Account.PersonalDataErased, tracking: Tracking
+    ) -> None:
         # The queue keeps the matter, not the person: every item about the account or its
-        # member loses its personal data.
+        # member (a rejected review, a request made before the account existed) loses its
+        # personal data. Matched by pseudonymous keys, so a replay of the erased events,
+        # which cannot read the member number, erases exactly the same items.
         account = str(event.originator_id)
         self.view.record(tracking, [
             ("UPDATE support_queue_items SET summary = %s, details = %s, identifier = NULL,"
-             " decision = NULL, member_number = NULL WHERE account_id = %s OR member_number ="
-             " (SELECT member_number FROM support_accounts WHERE account_id = %s)",
-             [ERASED, "{}", account, account]),
-            ("DELETE FROM support_pending_credentials WHERE account_id = %s", [account]),
-            ("DELETE FROM support_accounts WHERE account_id = %s", [account]),
+             " decision = NULL, member_number = NULL WHERE account_id = %s OR member_key = %s",
+             [ERASED, "{}", account, str(event.member_key)]),
+            ("DELETE FROM support_unerased WHERE account_id = %s", [account]),
         ])
 
 

@@ -1,5 +1,5 @@
-"""`audit verify`: replay the whole history into fresh read models and compare them, row by
-row, with the live ones."""
+"""`audit verify`: walk every stream's hash chain, then replay the whole history into fresh
+read models and compare them, row by row, with the live ones."""
 
 from __future__ import annotations
 
@@ -8,12 +8,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.application import Application
 from eventsourcing.persistence import InfrastructureFactory
 from eventsourcing.utils import Environment
 
 from adapters.database import Database
+from adapters.event_store import event_hash, previous_hash
 from projections.audit import AuditIndex, AuditView
 from projections.portal import Portal, PortalView
 from projections.runner import catch_up
@@ -92,3 +94,55 @@ def compare(
 def _normal(row: dict[str, Any]) -> dict[str, Any]:
     # PostgreSQL and SQLite return the same values but for integer booleans and such.
     return {k: (str(v) if v is not None else None) for k, v in row.items()}
+
+
+def verify_chain(
+    app: Application[Any], audit: AuditView, say: Callable[[str], None] = print,
+    batch: int = 1000,
+) -> tuple[int, list[str]]:
+    """Walk the log in order: each stream's versions must follow on, each event must carry its
+    predecessor's hash, and each must still hash to what the audit index recorded when it was
+    written. Returns how many events were checked and the problems, each naming its event."""
+    problems: list[str] = []
+    last: dict[UUID, tuple[int, str]] = {}  # stream -> its latest version and hash so far
+    head = app.recorder.max_notification_id() or 0
+    indexed = audit.max_tracking_id("audit") or 0
+    checked, start = 0, 1
+    while notifications := app.recorder.select_notifications(start=start, limit=batch, stop=head):
+        recorded = audit.recorded_hashes(start, notifications[-1].id)
+        for stored in notifications:
+            stream, version = UUID(str(stored.originator_id)), stored.originator_version
+            name = (
+                f"position {stored.id} ({stored.topic.rsplit(':', 1)[-1]}, stream {stream}"
+                f" version {version})"
+            )
+            digest = event_hash(stored)
+            prior_version, prior_hash = last.get(stream, (0, None))
+            if version != prior_version + 1:
+                problems.append(
+                    f"{name}: follows version {prior_version} of its stream"
+                    + (" (events deleted)" if version > prior_version + 1 else " (reordered)")
+                )
+            elif previous_hash(stored) != prior_hash:
+                problems.append(f"{name}: does not carry its predecessor's hash (it or the"
+                                " one before it was changed, or they were reordered)")
+            row = recorded.pop(stored.id, None)
+            if row is not None and row["hash"] != digest:
+                problems.append(f"{name}: changed since it was written")
+            elif row is None and stored.id <= indexed:
+                problems.append(f"{name}: missing from the audit index")
+            last[stream] = (version, digest)
+            checked += 1
+        problems.extend(_deleted(recorded))
+        start = notifications[-1].id + 1
+    problems.extend(_deleted(audit.recorded_hashes(start, None)))
+    say(f"hash chain: {checked} events in {len(last)} streams checked")
+    return checked, problems
+
+
+def _deleted(rows: dict[int, dict[str, Any]]) -> list[str]:
+    return [
+        f"position {position} ({row['type']}, stream {row['stream_id']} version"
+        f" {row['version']}): deleted from the event store"
+        for position, row in sorted(rows.items())
+    ]

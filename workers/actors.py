@@ -17,6 +17,7 @@ from adapters.mail import (
     verification_email,
 )
 from domain.application import AccountLifecycle
+from domain.personal_data import ERASED
 
 MINUTE_MS = 60_000
 # Retries with backoff from 5 s to 10 min: about 1 h 40 of trying, past the 1 h after which
@@ -66,10 +67,13 @@ def declare_actors(
             mailer.send(verification_email(mail_from, issued.email, issued.code))
 
     @actor
-    def deliver_notice(account_id: str, version: int) -> None:
-        """Tell the member what the event at this version of their account did."""
+    def deliver_notice(account_id: str, version: int, to: str | None = None) -> None:
+        """Tell the member what the event at this version of their account did. `to` is given
+        when the address is erased by then (closure)."""
         event_type, recipient = lifecycle.notice_recipient(UUID(account_id), version)
-        mailer.send(notice_email(mail_from, recipient, event_type))
+        if (to or recipient) == ERASED:
+            return  # nobody left to tell
+        mailer.send(notice_email(mail_from, to or recipient, event_type))
 
     @actor
     def deliver_rejection(registration_id: str) -> None:

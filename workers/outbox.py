@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
+from uuid import UUID
 
 import dramatiq
 from dramatiq.brokers.redis import RedisBroker
@@ -21,9 +22,17 @@ NOTIFIED_CHANGES = frozenset({"member", "recovery", "support"})
 
 
 class Outbox:
-    def __init__(self, broker: dramatiq.Broker, actors: Actors):
+    def __init__(
+        self,
+        broker: dramatiq.Broker,
+        actors: Actors,
+        address_of: Callable[[UUID], str] | None = None,
+    ):
         self.broker = broker
         self.actors = actors
+        # Closure erases the member's address right after this hand-off: the closure notice
+        # carries the address in its message, read here while it is still readable.
+        self.address_of = address_of
         self.kind = "redis" if isinstance(broker, RedisBroker) else "in-process"
         self._worker: dramatiq.Worker | None = None
         self._lock = threading.Lock()
@@ -44,6 +53,11 @@ class Outbox:
                 self._send(self.actors.deliver_reimbursement_alert, origin)
             elif isinstance(event, Enrollment.IdentityRejected):
                 self._send(self.actors.deliver_rejection, origin)
+            elif isinstance(event, Account.AccountClosed) and self.address_of is not None:
+                self._send(
+                    self.actors.deliver_notice, origin, event.originator_version,
+                    self.address_of(event.originator_id),
+                )
             elif isinstance(
                 event, Account.AccountLocked | Account.PasswordChanged | Account.AccountClosed
             ) or (

@@ -50,7 +50,10 @@ def jsonable(value: Any) -> Any:
 
 
 def event_data(event: Any) -> dict[str, Any]:
-    return jsonable({k: v for k, v in vars(event).items() if k not in METADATA})
+    # Underscored attributes are the store's (chain hash, erasure mark), not the event's.
+    return jsonable({
+        k: v for k, v in vars(event).items() if k not in METADATA and not k.startswith("_")
+    })
 
 
 def stream_name(event: Any) -> str:
@@ -129,7 +132,7 @@ class AccountHistory(MethodView):
         """Every event of the account, its registrations and its support requests, in order."""
         s = services()
         account = s.lifecycle.account_for_support(identifier)
-        rows = s.audit.member_events(account.member_number)
+        rows = s.audit.member_events(account.member_key)
         by_stream: dict[str, dict[int, Any]] = {}
         for stream_id in {row["stream_id"] for row in rows}:
             by_stream[stream_id] = {

@@ -22,6 +22,7 @@ from adapters.http.schemas import (
     not_blank,
 )
 from adapters.http.services import services
+from domain.personal_data import member_key
 
 blp = Blueprint("member", __name__, url_prefix="/api/v1", description="Connexion et mon compte")
 
@@ -260,10 +261,9 @@ class MyReimbursements(MethodView):
         view = s.lifecycle.me(g.session.account_id)
         if "health" not in view.sections:
             raise ApiError("section_unavailable")
-        member_number = view.member_number
         since = twelve_months_before(s.lifecycle.clock()).astimezone(UTC)
         contracts: dict[str, list[dict[str, Any]]] = {}
-        for row in s.portal.reimbursements(member_number, since):
+        for row in s.portal.reimbursements(member_key(view.member_number), since):
             contracts.setdefault(row["contract_id"], []).append({
                 "reimbursement_id": row["reimbursement_id"],
                 "beneficiary": {"first_name": row["first_name"], "last_name": row["last_name"]},

@@ -138,7 +138,7 @@ def test_audit_verify_agrees_then_names_a_tampered_read_model(app, client, servi
     runner = app.test_cli_runner()
     result = runner.invoke(args=["audit", "verify"])
     assert result.exit_code == 0, result.output
-    assert "all read models agree" in result.output
+    assert "everything agrees" in result.output
     with services.database.transaction() as cursor:
         cursor.execute("UPDATE support_queue_items SET summary = 'falsifié'")
     result = runner.invoke(args=["audit", "verify"])

@@ -16,6 +16,7 @@ from domain.errors import (
     EmailVerificationInvalidError,
     InvalidTransitionError,
 )
+from domain.personal_data import member_key
 from domain.states import AccountStatus, EnrollmentStatus
 
 T0 = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
@@ -23,7 +24,8 @@ T0 = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 
 def enrollment() -> Enrollment:
     return Enrollment(
-        member_number="M1", last_name="Dupont", first_name="Marie", birth_date=date(1980, 1, 2),
+        member_number="M1", member_key=member_key("M1"), last_name="Dupont", first_name="Marie",
+        birth_date=date(1980, 1, 2),
         email="marie@example.org", secret_question=None, secret_answer_hash=None,
         actor="system:registration", timestamp=T0,
     )
@@ -31,7 +33,8 @@ def enrollment() -> Enrollment:
 
 def account() -> Account:
     return Account(
-        identifier="12345678", member_number="M1", email="marie@example.org",
+        identifier="12345678", member_number="M1", member_key=member_key("M1"),
+        email="marie@example.org",
         sections=["health"], registration_id=uuid4(), secret_question=None,
         secret_answer_hash=None, actor="system:registration", timestamp=T0,
     )

@@ -1,0 +1,234 @@
+"""How events are stored: chained for tamper evidence, with personal fields sealed per member.
+
+- Chain: each stored event carries, inside its stored state, the SHA-256 of its predecessor in
+  the same stream (originator id, version, topic and stored state). Changing, deleting or
+  reordering a stored event breaks the link after it; the audit index also keeps each event's
+  own hash, for the last event of a stream. `audit verify` walks both (projections/verify.py).
+- Sealing: the fields domain/personal_data.py lists are encrypted (AES-GCM) with the data
+  subject's key from the key ring; once that key is destroyed they read as ERASED. Hashes are
+  over the stored (sealed) form, so erasure leaves the chain intact.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator, Sequence
+from typing import Any
+from uuid import UUID
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.persistence import (
+    EventStore,
+    Mapper,
+    Notification,
+    Recording,
+    StoredEvent,
+    Transcoder,
+)
+from eventsourcing.utils import get_topic
+
+from adapters.keyring import NONCE_BYTES, KeyRing
+from domain.personal_data import ERASED, PERSONAL_EVENTS, PERSONAL_STATE, Personal
+
+PREVIOUS = "_previous"  # the predecessor's hash, inside the stored state
+SEALED_BY, CIPHERTEXT = "sealed_by", "ciphertext"
+HASH_CACHE = 100_000
+
+
+def event_hash(stored: StoredEvent) -> str:
+    digest = hashlib.sha256()
+    for part in (str(UUID(str(stored.originator_id))), str(stored.originator_version),
+                 stored.topic):
+        digest.update(part.encode())
+        digest.update(b"\0")
+    digest.update(bytes(stored.state))
+    return digest.hexdigest()
+
+
+def previous_hash(stored: StoredEvent) -> str | None:
+    """The predecessor's hash as the stored event records it (None for a stream's first)."""
+    return json.loads(bytes(stored.state)).get(PREVIOUS)
+
+
+def _is_sealed(value: Any) -> bool:
+    return isinstance(value, dict) and value.keys() == {SEALED_BY, CIPHERTEXT}
+
+
+class ProtectedMapper(Mapper[UUID]):
+    def __init__(self, transcoder: Transcoder, keys: KeyRing):
+        super().__init__(transcoder)
+        self.keys = keys
+
+    def to_stored_event(
+        self, domain_event: DomainEventProtocol[UUID], previous: str | None = None
+    ) -> StoredEvent:
+        state = dict(vars(domain_event))
+        stream = state.pop("originator_id")
+        version = state.pop("originator_version")
+        class_version = getattr(type(domain_event), "class_version", 1)
+        if class_version > 1:
+            state["class_version"] = class_version
+        self._seal(type(domain_event).__qualname__, stream, state)
+        if previous is not None:
+            state[PREVIOUS] = previous
+        return StoredEvent(
+            originator_id=stream,
+            originator_version=version,
+            topic=get_topic(type(domain_event)),
+            state=self.transcoder.encode(state),
+        )
+
+    def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[UUID]:
+        event = super().to_domain_event(stored_event)
+        attributes = event.__dict__
+        attributes.pop(PREVIOUS, None)
+        stream = event.originator_id
+        qualname = type(event).__qualname__
+        if qualname == "Snapshot":
+            erased_as = PERSONAL_STATE.get(attributes["topic"].rsplit(":", 1)[-1], {})
+            attributes["state"] = dict(attributes["state"])
+            erased = self._open(stream, attributes["state"], erased_as)
+        else:
+            personal = PERSONAL_EVENTS.get(qualname)
+            fields = personal.fields if personal else ()
+            erased = self._open(stream, attributes, dict.fromkeys(fields, ERASED))
+        if erased:
+            attributes["_erased"] = True
+        attributes["_hash"] = event_hash(stored_event)
+        return event
+
+    # Sealing.
+
+    def _seal(self, qualname: str, stream: UUID, state: dict[str, Any]) -> None:
+        personal: Personal | None = None
+        if qualname == "Snapshot":
+            fields = tuple(PERSONAL_STATE.get(state["topic"].rsplit(":", 1)[-1], {}))
+            state["state"] = target = dict(state["state"])
+            subject = self.keys.subject_of(stream) or stream
+        else:
+            personal = PERSONAL_EVENTS.get(qualname)
+            if personal is None:
+                return
+            fields, target = personal.fields, state
+            subject = None
+        values = {f: target[f] for f in fields if target.get(f) not in (None, ERASED)}
+        if not values:
+            return
+        if subject is None:
+            assert personal is not None
+            subject = self._subject(personal, stream, state)
+        key_id, key = self.keys.sealing_key(subject)
+        cipher = AESGCM(key)
+        for field, value in values.items():
+            nonce = os.urandom(NONCE_BYTES)
+            sealed = cipher.encrypt(
+                nonce, self.transcoder.encode(value), f"{stream}:{field}".encode()
+            )
+            target[field] = {
+                SEALED_BY: key_id, CIPHERTEXT: base64.b64encode(nonce + sealed).decode(),
+            }
+
+    def _subject(self, personal: Personal, stream: UUID, state: dict[str, Any]) -> UUID:
+        """The subject the event names, else the one its stream belongs to, else the stream."""
+        named = stream if personal.subject == "originator_id" else (
+            state.get(personal.subject) if personal.subject else None
+        )
+        if named is not None:
+            self.keys.link(stream, named)
+            return named
+        known = self.keys.subject_of(stream)
+        if known is None:
+            self.keys.link(stream, stream)
+        return known or stream
+
+    def _open(self, stream: UUID, target: dict[str, Any], erased_as: dict[str, Any]) -> bool:
+        """Open the sealed fields in place; True when some could not be (key destroyed)."""
+        erased = False
+        for field, placeholder in erased_as.items():
+            value = target.get(field)
+            if not _is_sealed(value):
+                continue
+            key = self.keys.opening_key(value[SEALED_BY])
+            if key is None:
+                target[field] = placeholder
+                erased = True
+                continue
+            data = base64.b64decode(value[CIPHERTEXT])
+            plain = AESGCM(key).decrypt(
+                data[:NONCE_BYTES], data[NONCE_BYTES:], f"{stream}:{field}".encode()
+            )
+            target[field] = self.transcoder.decode(plain)
+        return erased
+
+
+class ChainedEventStore(EventStore[UUID]):
+    """Puts each new event's predecessor hash into it. The predecessor was usually just read to
+    load the aggregate, so its hash is remembered from that read; otherwise it is read again."""
+
+    mapper: ProtectedMapper
+
+    def __init__(self, mapper: ProtectedMapper, recorder: Any):
+        super().__init__(mapper, recorder)
+        self._hashes: OrderedDict[tuple[UUID, int], str] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def put(
+        self, domain_events: Sequence[DomainEventProtocol[UUID]], **kwargs: Any
+    ) -> list[Recording[UUID]]:
+        links: dict[UUID, str] = {}
+        stored_events = []
+        for event in domain_events:
+            stream, version = event.originator_id, event.originator_version
+            previous = links.get(stream) or self._hash_before(stream, version)
+            stored = self.mapper.to_stored_event(event, previous=previous)
+            links[stream] = event_hash(stored)
+            stored_events.append(stored)
+        notification_ids = self.recorder.insert_events(stored_events, **kwargs)
+        for stored in stored_events:
+            self._remember(stored.originator_id, stored.originator_version, event_hash(stored))
+        if not notification_ids:
+            return []
+        return [
+            Recording(event, Notification(
+                originator_id=stored.originator_id, originator_version=stored.originator_version,
+                topic=stored.topic, state=stored.state, id=notification_id,
+            ))
+            for event, stored, notification_id in zip(
+                domain_events, stored_events, notification_ids, strict=True
+            )
+        ]
+
+    def get(
+        self,
+        originator_id: UUID,
+        *,
+        gt: int | None = None,
+        lte: int | None = None,
+        desc: bool = False,
+        limit: int | None = None,
+    ) -> Iterator[DomainEventProtocol[UUID]]:
+        for event in super().get(originator_id, gt=gt, lte=lte, desc=desc, limit=limit):
+            self._remember(event.originator_id, event.originator_version, event._hash)  # type: ignore[attr-defined]
+            yield event
+
+    def _hash_before(self, stream: UUID, version: int) -> str | None:
+        if version <= 1:
+            return None
+        known = self._hashes.get((stream, version - 1))
+        if known is not None:
+            return known
+        for stored in self.recorder.select_events(stream, gt=version - 2, lte=version - 1):
+            return event_hash(stored)
+        return None  # no predecessor: the insert will fail on its version anyway
+
+    def _remember(self, stream: UUID, version: int, digest: str) -> None:
+        with self._lock:
+            self._hashes[(stream, version)] = digest
+            if len(self._hashes) > HASH_CACHE:
+                self._hashes.popitem(last=False)

@@ -1,0 +1,79 @@
+"""Which event fields are a member's personal data, and whose they are.
+
+Closure erases a member by destroying the key their personal fields were sealed with
+(crypto-shredding): the events stay, with their types, instants and actors, and the sealed
+fields read as ERASED. The data subject is the member, named by `member_key`, a pseudonymous
+UUID derived from the member number, so that read models and the key table can group a
+member's streams without holding the member number itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from domain.indexes import MemberIndex
+
+ERASED = "[effacé]"
+
+
+def member_key(member_number: str) -> UUID:
+    """The member's pseudonymous key: the id of their MemberIndex stream."""
+    return MemberIndex.create_id(member_number)
+
+
+@dataclass(frozen=True)
+class Personal:
+    """The personal fields of one event class. `subject` names the attribute holding the data
+    subject's key; without one, the event's stream belongs to the subject its first event named."""
+
+    fields: tuple[str, ...]
+    subject: str | None = None
+
+
+# By event class qualname. Identifiers ("member:<identifier>" actors included) are the service's
+# own pseudonyms and stay readable, so a closed account's history is still found by identifier.
+PERSONAL_EVENTS: dict[str, Personal] = {
+    "Enrollment.RegistrationRequested": Personal(
+        ("member_number", "last_name", "first_name", "birth_date", "email", "secret_question",
+         "secret_answer_hash"),
+        subject="member_key",
+    ),
+    "Enrollment.IdentityMismatchFlagged": Personal(("member_number", "declared", "directory")),
+    "Enrollment.IdentityApproved": Personal(("note",)),
+    "Enrollment.IdentityRejected": Personal(("note",)),
+    "Account.AccountOpened": Personal(
+        ("member_number", "email", "secret_question", "secret_answer_hash"), subject="member_key"
+    ),
+    "Account.EmailChangeRequested": Personal(("new_email",)),
+    "Account.EmailChanged": Personal(("old", "new")),
+    "Account.SecretQuestionSet": Personal(("question", "answer_hash")),
+    "SupportRequest.SupportRequestSubmitted": Personal(
+        ("last_name", "first_name", "message", "member_number", "birth_date", "email",
+         "new_email"),
+        subject="member_key",
+    ),
+    "SupportRequest.SupportRequestAccepted": Personal(("new_email", "note")),
+    "SupportRequest.SupportRequestRejected": Personal(("note",)),
+    "MemberIndex.MemberIndexed": Personal(("member_number",), subject="originator_id"),
+    "Reimbursement.ReimbursementRecorded": Personal(
+        ("member_number", "principal_member_number", "contract_id", "label", "care_date",
+         "amount"),
+        subject="member_key",
+    ),
+}
+
+# The personal attributes in a snapshot's state, by aggregate class name, with what each reads
+# as once erased (None where the attribute holds an object that code inspects).
+PERSONAL_STATE: dict[str, dict[str, Any]] = {
+    "Account": {
+        "member_number": ERASED, "email": ERASED, "secret_question": ERASED,
+        "secret_answer_hash": None, "email_change": None,
+    },
+}
+
+
+def is_erased(event: Any) -> bool:
+    """True when the event's personal fields could not be read: their key was destroyed."""
+    return bool(getattr(event, "_erased", False))
