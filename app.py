@@ -272,25 +272,31 @@ def audit_cli() -> None:
     "verify", help="Check the hash chain, replay the history into fresh read models, compare."
 )
 def audit_verify() -> None:
-    from projections.verify import verify_chain, verify_read_models
+    from projections.verify import verify_chain, verify_read_models, verify_snapshots
 
     s = _services()
     s.projections.stop()  # this command brings the live read models up to date itself
-    checked, problems = verify_chain(s.lifecycle, s.audit, say=click.echo)
+    chain = verify_chain(s.lifecycle, s.audit, say=click.echo)
+    problems = chain.problems
+    try:
+        problems += verify_snapshots(s.lifecycle, chain, say=click.echo)
+    except Exception as error:  # a tampered event may not even decode: say so, do not crash
+        problems.append(f"snapshot check failed: {type(error).__name__}: {error}")
     views = {"support_queue": s.support_queue, "portal": s.portal, "audit": s.audit}
     try:
         result = verify_read_models(s.lifecycle, views, say=click.echo)
         problems += result.differences
         summary = (
-            f"{result.head} events replayed; {sum(result.read_models.values())} rows compared"
+            f"replayed up to position {result.head}; "
+            f"{sum(result.read_models.values())} rows compared"
         )
-    except Exception as error:  # a tampered event may not even decode: say so, do not crash
+    except Exception as error:  # as above
         problems.append(f"replay failed: {type(error).__name__}: {error}")
         summary = "replay failed"
     for problem in problems:
         click.echo(f"PROBLEM {problem}", err=True)
     click.echo(
-        f"{checked} events chained; {summary}; "
+        f"{chain.checked} events chained; {summary}; "
         + ("everything agrees" if not problems else f"{len(problems)} problem(s)")
     )
     sys.exit(0 if not problems else 1)

@@ -52,8 +52,12 @@ def event_hash(stored: StoredEvent) -> str:
 
 
 def previous_hash(stored: StoredEvent) -> str | None:
-    """The predecessor's hash as the stored event records it (None for a stream's first)."""
-    return json.loads(bytes(stored.state)).get(PREVIOUS)
+    """The predecessor's hash as the stored event records it (None for a stream's first).
+    Raises ValueError when the stored state is not a JSON object."""
+    state = json.loads(bytes(stored.state))
+    if not isinstance(state, dict):
+        raise ValueError("the stored state is not a JSON object")
+    return state.get(PREVIOUS)
 
 
 def _is_sealed(value: Any) -> bool:

@@ -3,19 +3,18 @@ read models and compare them, row by row, with the live ones."""
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import InfrastructureFactory
-from eventsourcing.utils import Environment
+from eventsourcing.persistence import InfrastructureFactory, Tracking
+from eventsourcing.utils import Environment, get_topic
 
 from adapters.database import Database
 from adapters.event_store import event_hash, previous_hash
+from domain.personal_data import PERSONAL_STATE, is_erased
 from projections.audit import AuditIndex, AuditView
 from projections.portal import Portal, PortalView
 from projections.runner import catch_up
@@ -47,27 +46,42 @@ def verify_read_models(
     SQLite database, and compare every row of every table."""
     head = app.recorder.max_notification_id() or 0
     result = Verification(head)
-    with tempfile.TemporaryDirectory() as scratch_dir:
-        scratch = InfrastructureFactory.construct(Environment("scratch", {
-            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-            "SQLITE_DBNAME": str(Path(scratch_dir) / "scratch.sqlite3"),
-        }))
+    for name, _, projection_class in READ_MODELS:
+        while catch_up(app, projection_class(live_views[name]), stop=head):
+            pass
+    # In memory: a scratch copy needs no durability, and a file would sync every event.
+    scratch = InfrastructureFactory.construct(Environment("scratch", {
+        "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+        "SQLITE_DBNAME": f"file:verify-{uuid4().hex}?mode=memory&cache=shared",
+    }))
+    try:
         database = Database(scratch.datastore)  # type: ignore[attr-defined]
         tracking = scratch.tracking_recorder()
+        rebuilt = {}
         for name, view_class, projection_class in READ_MODELS:
-            live = live_views[name]
-            while catch_up(app, projection_class(live), stop=head):
-                pass
-            rebuilt_view = view_class(database, tracking)
-            rebuilt_view.create_tables()
-            rebuilt = projection_class(rebuilt_view)
-            while catch_up(app, rebuilt, stop=head):
-                pass
-            result.read_models[name] = compare(name, live.all_rows(), rebuilt_view.all_rows(),
-                                               result.differences)
+            view = view_class(database, tracking)
+            view.create_tables()
+            rebuilt[name] = projection_class(view)
+        replay(app, list(rebuilt.values()), stop=head)
+        for name, projection in rebuilt.items():
+            result.read_models[name] = compare(
+                name, live_views[name].all_rows(), projection.view.all_rows(), result.differences
+            )
             say(f"{name}: {result.read_models[name]} rows compared")
+    finally:
         scratch.close()
     return result
+
+
+def replay(app: Application[Any], projections: list[Any], stop: int, batch: int = 1000) -> None:
+    """Every event up to `stop`, decoded once, through each of the projections."""
+    start = 1
+    while notifications := app.recorder.select_notifications(start=start, limit=batch, stop=stop):
+        for notification in notifications:
+            event = app.mapper.to_domain_event(notification)
+            for projection in projections:
+                projection.process_event(event, Tracking(projection.name, notification.id))
+        start = notifications[-1].id + 1
 
 
 def compare(
@@ -96,48 +110,71 @@ def _normal(row: dict[str, Any]) -> dict[str, Any]:
     return {k: (str(v) if v is not None else None) for k, v in row.items()}
 
 
+@dataclass
+class ChainReport:
+    checked: int = 0
+    problems: list[str] = field(default_factory=list)
+    versions: dict[UUID, int] = field(default_factory=dict)  # each stream's last version
+    topics: dict[UUID, str] = field(default_factory=dict)  # each stream's first event's topic
+
+
 def verify_chain(
     app: Application[Any], audit: AuditView, say: Callable[[str], None] = print,
     batch: int = 1000,
-) -> tuple[int, list[str]]:
+) -> ChainReport:
     """Walk the log in order: each stream's versions must follow on, each event must carry its
     predecessor's hash, and each must still hash to what the audit index recorded when it was
-    written. Returns how many events were checked and the problems, each naming its event."""
-    problems: list[str] = []
-    last: dict[UUID, tuple[int, str]] = {}  # stream -> its latest version and hash so far
+    written. Every problem names its event."""
+    report = ChainReport()
+    hashes: dict[UUID, str] = {}  # each stream's last hash so far
     head = app.recorder.max_notification_id() or 0
     indexed = audit.max_tracking_id("audit") or 0
-    checked, start = 0, 1
+    start = 1
     while notifications := app.recorder.select_notifications(start=start, limit=batch, stop=head):
         recorded = audit.recorded_hashes(start, notifications[-1].id)
         for stored in notifications:
-            stream, version = UUID(str(stored.originator_id)), stored.originator_version
-            name = (
-                f"position {stored.id} ({stored.topic.rsplit(':', 1)[-1]}, stream {stream}"
-                f" version {version})"
-            )
-            digest = event_hash(stored)
-            prior_version, prior_hash = last.get(stream, (0, None))
-            if version != prior_version + 1:
-                problems.append(
-                    f"{name}: follows version {prior_version} of its stream"
-                    + (" (events deleted)" if version > prior_version + 1 else " (reordered)")
-                )
-            elif previous_hash(stored) != prior_hash:
-                problems.append(f"{name}: does not carry its predecessor's hash (it or the"
-                                " one before it was changed, or they were reordered)")
-            row = recorded.pop(stored.id, None)
-            if row is not None and row["hash"] != digest:
-                problems.append(f"{name}: changed since it was written")
-            elif row is None and stored.id <= indexed:
-                problems.append(f"{name}: missing from the audit index")
-            last[stream] = (version, digest)
-            checked += 1
-        problems.extend(_deleted(recorded))
+            report.problems.extend(_check_link(stored, report, hashes, recorded, indexed))
+            report.checked += 1
+        report.problems.extend(_deleted(recorded))
         start = notifications[-1].id + 1
-    problems.extend(_deleted(audit.recorded_hashes(start, None)))
-    say(f"hash chain: {checked} events in {len(last)} streams checked")
-    return checked, problems
+    report.problems.extend(_deleted(audit.recorded_hashes(start, None)))
+    say(f"hash chain: {report.checked} events in {len(report.versions)} streams checked")
+    return report
+
+
+def _check_link(
+    stored: Any, report: ChainReport, hashes: dict[UUID, str],
+    recorded: dict[int, dict[str, Any]], indexed: int,
+) -> list[str]:
+    stream, version = UUID(str(stored.originator_id)), stored.originator_version
+    name = f"position {stored.id} ({_type(stored.topic)}, stream {stream} version {version})"
+    problems = []
+    digest = event_hash(stored)
+    prior = report.versions.get(stream, 0)
+    try:
+        link = previous_hash(stored)
+    except ValueError as error:
+        problems.append(f"{name}: unreadable ({error})")
+    else:
+        if version != prior + 1:
+            problems.append(f"{name}: follows version {prior} of its stream (events missing"
+                            " or reordered)")
+        elif link != hashes.get(stream):
+            problems.append(f"{name}: does not carry its predecessor's hash (it or the one"
+                            " before it was changed, or they were reordered)")
+    row = recorded.pop(stored.id, None)
+    if row is not None and row["hash"] != digest:
+        problems.append(f"{name}: changed since it was written")
+    elif row is None and stored.id <= indexed:
+        problems.append(f"{name}: missing from the audit index")
+    report.versions[stream], hashes[stream] = version, digest
+    report.topics.setdefault(stream, stored.topic)
+    return problems
+
+
+def _type(topic: str) -> str:
+    """`Account.SignedIn` from the topic; the audit index keeps the last part alone."""
+    return topic.rsplit(":", 1)[-1].rsplit(".", 1)[-1]
 
 
 def _deleted(rows: dict[int, dict[str, Any]]) -> list[str]:
@@ -146,3 +183,42 @@ def _deleted(rows: dict[int, dict[str, Any]]) -> list[str]:
         f" {row['version']}): deleted from the event store"
         for position, row in sorted(rows.items())
     ]
+
+
+def verify_snapshots(
+    app: Application[Any], chain: ChainReport, say: Callable[[str], None] = print
+) -> list[str]:
+    """A snapshot is a shortcut the application loads instead of the events: each one must be
+    the state its stream's events give at its version, or a changed snapshot would change what
+    the application believes without breaking any chain."""
+    if app.snapshots is None:
+        return []
+    prefixes = tuple(f"{get_topic(cls)}." for cls in app.snapshotting_intervals or {})
+    problems, checked = [], 0
+    for stream, topic in chain.topics.items():
+        if not topic.startswith(prefixes):
+            continue
+        for snapshot in app.snapshots.get(stream):
+            checked += 1
+            replayed, erased = None, is_erased(snapshot)
+            for event in app.events.get(stream, lte=snapshot.originator_version):
+                replayed = event.mutate(replayed)
+                erased = erased or is_erased(event)
+            if replayed is None or replayed.version != snapshot.originator_version:
+                problems.append(f"snapshot of stream {stream} at version"
+                                f" {snapshot.originator_version}: no such version")
+                continue
+            personal = PERSONAL_STATE.get(type(replayed).__name__, {}) if erased else {}
+            expected = type(snapshot).take(replayed).state
+            if _comparable(app, expected, personal) != _comparable(app, snapshot.state, personal):
+                problems.append(f"snapshot of stream {stream} at version"
+                                f" {snapshot.originator_version}: differs from its events")
+    say(f"snapshots: {checked} checked against their events")
+    return problems
+
+
+def _comparable(app: Application[Any], state: dict[str, Any], leave_out: Any) -> bytes:
+    # Personal attributes cannot be compared once erased (the events' placeholders and the
+    # snapshot's differ in kind); every other attribute still must agree.
+    kept = {k: v for k, v in state.items() if k not in leave_out}
+    return app.mapper.transcoder.encode(dict(sorted(kept.items())))

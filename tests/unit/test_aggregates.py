@@ -123,6 +123,20 @@ def test_support_resends_are_not_capped():
     assert a.is_credentials_request_pending("r9")
 
 
+def test_only_a_closed_account_is_erased_and_only_once():
+    a = account()
+    with pytest.raises(InvalidTransitionError):
+        a.erase_personal_data(T0)
+    a.close("alice", T0)
+    a.collect_events()
+    a.erase_personal_data(T0)
+    a.erase_personal_data(T0)
+    [erased] = a.collect_events()
+    assert type(erased).__name__ == "PersonalDataErased"
+    assert (erased.member_key, erased.actor) == (member_key("M1"), "system:erasure")
+    assert a.personal_data_erased
+
+
 def test_a_closed_account_refuses_new_credentials_and_changes():
     a = account()
     a.close("alice", T0)
