@@ -357,3 +357,34 @@ def test_catch_up_on_an_empty_store_does_nothing_and_ignored_events_still_move_t
         assert all(rows == [] for rows in tables.values()), tables
     finally:
         services.close()
+
+
+# 3. Active and standby: one runner works, the other takes over when it dies.
+
+
+def test_a_standby_runner_takes_over_when_the_active_one_is_killed(
+    api_services: Services, start_runner: Callable[[str], Child]
+) -> None:
+    services = api_services
+    members = generated_members(120, "S")
+    services.directory.import_csv(directory_csv(members))
+    stream = Stream()
+    active = start_runner("active")
+    wait_until("the first runner to become active", lambda: "active:" in active.log(), active)
+    standby = start_runner("standby")
+    wait_until("the second runner to stand by", lambda: "standby:" in standby.log(), standby)
+
+    produce(services, members[:60], stream)
+    first = last_notification(services)
+    wait_until("the active runner's catch-up", lambda: position(services) == first, active)
+    assert "active:" not in standby.log()  # it stood by while the other worked
+
+    os.killpg(active.process.pid, signal.SIGKILL)
+    active.process.wait(timeout=10)
+    produce(services, members[60:], stream)
+    last = last_notification(services)
+    wait_until("the standby's catch-up", lambda: position(services) == last, standby)
+    assert "active:" in standby.log()
+    assert_queue_matches(services.support_queue.all_rows(), stream)
+    standby.process.terminate()
+    assert standby.process.wait(timeout=10) == 0, standby.log()
