@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-slow lint install
+.PHONY: run test test-slow lint install prod
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,15 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/flask --app app directory import demo/members.csv
 	$(BIN)/flask --app app run --host 127.0.0.1 --port $(PORT)
+
+# The production layout on one machine (Procfile): PostgreSQL and Redis from the environment,
+# e.g. ACCOUNTS_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/accounts
+#      ACCOUNTS_REDIS_URL=redis://127.0.0.1:6379/0 ACCOUNTS_MAIL_URL=smtp://127.0.0.1:25
+prod: $(STAMP)
+	@test -n "$$ACCOUNTS_DATABASE_URL" -a -n "$$ACCOUNTS_REDIS_URL" || \
+		{ echo "make prod needs ACCOUNTS_DATABASE_URL (postgresql://...) and ACCOUNTS_REDIS_URL"; exit 2; }
+	$(BIN)/flask --app app directory import $${DIRECTORY_CSV:-demo/members.csv}
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile
 
 test: $(STAMP)
 	$(BIN)/ruff check .
