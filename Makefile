@@ -27,7 +27,9 @@ prod: $(STAMP)
 	@test -n "$$ACCOUNTS_DATABASE_URL" -a -n "$$ACCOUNTS_REDIS_URL" || \
 		{ echo "make prod needs ACCOUNTS_DATABASE_URL (postgresql://...) and ACCOUNTS_REDIS_URL"; exit 2; }
 	$(BIN)/flask --app app directory import $${DIRECTORY_CSV:-demo/members.csv}
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile
+	rm -rf var/metrics && mkdir -p var/metrics
+	PATH="$(CURDIR)/$(BIN):$$PATH" PROMETHEUS_MULTIPROC_DIR="$(CURDIR)/var/metrics" \
+		$(BIN)/honcho start -f Procfile
 
 test: $(STAMP)
 	$(BIN)/ruff check .

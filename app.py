@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,11 +14,12 @@ import dramatiq
 import swagger_ui_bundle
 from eventsourcing.persistence import InfrastructureFactory
 from eventsourcing.utils import Environment
-from flask import Flask, send_from_directory
+from flask import Flask, g, request, send_from_directory
 from flask.cli import AppGroup
 from flask_wtf.csrf import CSRFProtect
 from marshmallow import Schema, fields
 
+from adapters import logs, metrics
 from adapters.database import Database, eventsourcing_env
 from adapters.directory import DirectoryImportError, SqlMemberDirectory
 from adapters.event_store import ChainedEventStore, ProtectedMapper
@@ -37,13 +39,14 @@ from projections.runner import ProjectionThread
 from projections.support_queue import SupportQueue, SupportQueueView
 from workers.actors import Actors, declare_actors
 from workers.broker import make_broker
-from workers.checks import finish_erasures, flag_overdue_credentials
+from workers.checks import finish_erasures, flag_overdue_credentials, resend_lost_credentials
 from workers.outbox import Outbox
 
 CHECK_EVERY_SECONDS = 60
 
 MAX_BODY = 64 * 1024
 log = logging.getLogger("accounts")
+access_log = logging.getLogger("accounts.access")
 
 
 @dataclass
@@ -130,10 +133,13 @@ def build_services(settings: Settings, clock: Clock = utc_now) -> Services:
         periodic=[
             (CHECK_EVERY_SECONDS, lambda: flag_overdue_credentials(lifecycle, support_queue)),
             (CHECK_EVERY_SECONDS, lambda: finish_erasures(lifecycle, support_queue)),
+            (CHECK_EVERY_SECONDS,
+             lambda: resend_lost_credentials(lifecycle, support_queue, outbox)),
         ],
     )
 
     def committed(events: Any) -> None:
+        metrics.count_events(events)
         outbox(events)
         projections.wake()
 
@@ -143,6 +149,35 @@ def build_services(settings: Settings, clock: Clock = utc_now) -> Services:
         settings, lifecycle, database, directory, staff_tokens, sessions, mailer, broker, actors,
         outbox, support_queue, portal_view, audit_view, projections,
     )
+
+
+def register_request_logging(app: Flask) -> None:
+    """Each request is counted and timed by route (never by raw path, which would make a
+    series per identifier), and gets an id (the caller's X-Request-ID when plain, else a new
+    one), bound to every log line it causes, handed to the jobs it enqueues, and echoed in the
+    response."""
+
+    @app.before_request
+    def bind() -> None:
+        g.request_id = logs.request_id(request.headers.get("X-Request-ID"))
+        g.request_started = time.perf_counter()
+        logs.bind_request(g.request_id)
+
+    @app.after_request
+    def log_and_echo(response: Any) -> Any:
+        response.headers["X-Request-ID"] = g.request_id
+        seconds = time.perf_counter() - g.request_started
+        access_log.info("request", extra={
+            "method": request.method, "path": request.path, "status": response.status_code,
+            "duration_ms": round(seconds * 1000, 2),
+        })
+        endpoint = request.url_rule.rule if request.url_rule is not None else "unmatched"
+        metrics.observe_request(endpoint, request.method, response.status_code, seconds)
+        return response
+
+    @app.teardown_request
+    def unbind(_error: BaseException | None) -> None:
+        logs.unbind_request()
 
 
 class ErrorSchema(Schema):
@@ -156,10 +191,7 @@ class ContractApi(Api):
 
 
 def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Flask:
-    if not logging.getLogger().handlers:
-        logging.basicConfig(
-            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
-        )
+    logs.configure()
     try:
         settings = settings or Settings.from_env()
     except SettingsError as error:
@@ -186,6 +218,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Flas
         # The embedded default is one process: it keeps its own read models up to date.
         services.projections.start()
     register_error_handlers(app)
+    register_request_logging(app)
     api = ContractApi(app)
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     api.register_blueprint(portal.blp)

@@ -55,7 +55,7 @@ def populate(services) -> None:
         account = Account(
             identifier=str(20_000_000 + n), member_number=number, member_key=member_key(number),
             email=f"b{n}@example.org", sections=["health"], registration_id=uuid.uuid4(),
-            secret_question="Ville natale ?",  # noqa: S106  (a question, not a password)
+            secret_question="Ville natale ?",
             secret_answer_hash=None, actor="system:bench",
             timestamp=now,
         )

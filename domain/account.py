@@ -116,6 +116,13 @@ class Account(Aggregate):
             return False
         return self.credentials_requests[-1] is request
 
+    def is_credentials_request_unattempted(self, request_id: str) -> bool:
+        """Pending and never tried: no worker has issued a password for it. A request still
+        like that long after it was made lost its message (a broker restarted empty, an
+        in-process queue whose process died); one that was tried has a live message retrying."""
+        request = self.credentials_request(request_id)
+        return self.is_credentials_request_pending(request_id) and not request.issued
+
     def issue_temporary_password(
         self, request_id: str, password_hash: str, expires_at: datetime, at: datetime
     ) -> None:

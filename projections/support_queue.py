@@ -111,11 +111,15 @@ class SupportQueueView(View):
 
     def overdue_credentials(self, now: datetime) -> list[tuple[str, str]]:
         """(account_id, request_id) of credentials e-mails still unsent an hour after the ask."""
+        return self.pending_credentials(now - OVERDUE_AFTER)
+
+    def pending_credentials(self, requested_before: datetime) -> list[tuple[str, str]]:
+        """(account_id, request_id) of credentials e-mails asked for before then, still unsent."""
         with self.database.transaction(commit=False) as cursor:
             cursor.execute(
                 "SELECT account_id, request_id FROM support_pending_credentials"
                 " WHERE requested_at < %s ORDER BY requested_at",
-                ((now - OVERDUE_AFTER).isoformat(),),
+                (requested_before.isoformat(),),
             )
             return [(r["account_id"], r["request_id"]) for r in cursor.fetchall()]
 

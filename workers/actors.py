@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import smtplib
 from dataclasses import dataclass
 from uuid import UUID
 
 import dramatiq
+from dramatiq.middleware import CurrentMessage
 
 from adapters.mail import (
     MailSender,
@@ -16,6 +18,7 @@ from adapters.mail import (
     rejection_email,
     verification_email,
 )
+from adapters.metrics import observe_email
 from domain.application import AccountLifecycle
 from domain.personal_data import ERASED
 
@@ -24,6 +27,15 @@ MINUTE_MS = 60_000
 # support sees an account whose credentials did not go out.
 RETRIES = {"max_retries": 14, "min_backoff": 5_000, "max_backoff": 10 * MINUTE_MS}
 MAIL_ERRORS = (OSError, smtplib.SMTPException)
+log = logging.getLogger("accounts.mail")
+
+
+def sent(mail: str, about: str) -> None:
+    """One line per e-mail the server accepted (the request id comes with the job), and its
+    delay since the commit that enqueued it."""
+    message = CurrentMessage.get_current_message()
+    observe_email(mail, "sent", message.message_timestamp if message is not None else None)
+    log.info("e-mail sent", extra={"mail": mail, "about": about})
 
 
 @dataclass(frozen=True)
@@ -56,8 +68,12 @@ def declare_actors(
             mailer.send(message)
         except MAIL_ERRORS as error:
             lifecycle.record_credentials_email(UUID(account_id), request_id, type(error).__name__)
+            observe_email("credentials", "failed")
+            log.warning("e-mail refused", extra={"mail": "credentials", "account_id": account_id,
+                                                 "error": type(error).__name__})
             raise
         lifecycle.record_credentials_email(UUID(account_id), request_id)
+        sent("credentials", account_id)
 
     @actor
     def deliver_email_verification(account_id: str, request_id: str) -> None:
@@ -65,6 +81,7 @@ def declare_actors(
         issued = lifecycle.issue_email_verification(UUID(account_id), request_id)
         if issued is not None:
             mailer.send(verification_email(mail_from, issued.email, issued.code))
+            sent("email_verification", account_id)
 
     @actor
     def deliver_notice(account_id: str, version: int, to: str | None = None) -> None:
@@ -74,12 +91,14 @@ def declare_actors(
         if (to or recipient) == ERASED:
             return  # nobody left to tell
         mailer.send(notice_email(mail_from, to or recipient, event_type))
+        sent(f"notice:{event_type}", account_id)
 
     @actor
     def deliver_rejection(registration_id: str) -> None:
         """Tell the person whose registration support rejected."""
         email = lifecycle.get_enrollment_email(UUID(registration_id))
         mailer.send(rejection_email(mail_from, email))
+        sent("rejection", registration_id)
 
     @actor
     def deliver_reimbursement_alert(reimbursement_id: str) -> None:
@@ -93,6 +112,7 @@ def declare_actors(
             alert.care_date.strftime("%d/%m/%Y"),
         ))
         lifecycle.record_alert_sent(UUID(reimbursement_id), account_id)
+        sent("reimbursement_alert", str(account_id))
 
     return Actors(
         deliver_credentials, deliver_email_verification, deliver_notice, deliver_rejection,

@@ -8,9 +8,13 @@ from uuid import UUID
 
 from domain.application import AccountLifecycle
 from projections.support_queue import SupportQueueView
+from workers.outbox import Outbox
 
 log = logging.getLogger(__name__)
 ERASURE_GRACE = timedelta(minutes=1)
+# The contract's promise: past it, a request no worker has even tried lost its message. Not
+# sooner, or a long but healthy queue would get every message twice.
+LOST_AFTER = timedelta(minutes=10)
 
 
 def flag_overdue_credentials(lifecycle: AccountLifecycle, queue: SupportQueueView) -> int:
@@ -33,3 +37,20 @@ def finish_erasures(lifecycle: AccountLifecycle, queue: SupportQueueView) -> int
     if pending:
         log.warning("%d closed account(s) erased late", len(pending))
     return len(pending)
+
+
+def resend_lost_credentials(
+    lifecycle: AccountLifecycle, queue: SupportQueueView, outbox: Outbox
+) -> int:
+    """The reconciler: credentials requests that are committed but whose message never ran
+    are enqueued again (the actor is idempotent: a request sent meanwhile is skipped)."""
+    lost = [
+        (account_id, request_id)
+        for account_id, request_id in queue.pending_credentials(lifecycle.clock() - LOST_AFTER)
+        if lifecycle.is_credentials_request_unattempted(UUID(account_id), request_id)
+    ]
+    for account_id, request_id in lost:
+        outbox.enqueue_credentials(account_id, request_id)
+    if lost:
+        log.warning("%d credentials e-mail(s) enqueued again", len(lost), extra={"lost": len(lost)})
+    return len(lost)

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import dramatiq
 
+from adapters import logs
 from adapters.settings import Settings
 from app import build_services
 
+logs.configure(force=True)  # JSON lines, replacing dramatiq's own format
 services = build_services(Settings.from_env())
 if services.outbox.kind != "redis":
     raise SystemExit("ACCOUNTS_REDIS_URL must be set to run separate worker processes")

@@ -13,6 +13,7 @@ import signal
 import sys
 import threading
 
+from adapters import logs
 from adapters.settings import Settings
 from app import build_services
 from workers.runner_lock import runner_lock
@@ -23,9 +24,7 @@ HOLD_CHECK_SECONDS = 2.0
 
 
 def main() -> None:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    logs.configure()
     settings = Settings.from_env()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -32,3 +32,56 @@ def test_the_projection_lag_counts_the_events_not_yet_applied(client, services):
     services.projections.start()
     settle(services)
     assert lag(client, "support_queue") == 0
+
+
+def sample(client, name: str, **labels: str) -> float:
+    """A sample's value in /metrics, 0 when the series does not exist yet. The counters are
+    the process's, shared by every test in it: tests compare before and after."""
+    text = client.get("/metrics").data.decode()
+    wanted = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    for line in text.splitlines():
+        series, _, value = line.rpartition(" ")
+        if series.split("{")[0] == name:
+            inside = series.partition("{")[2].rstrip("}")
+            if ",".join(sorted(inside.split(","))) == wanted or (not wanted and not inside):
+                return float(value)
+    return 0.0
+
+
+def test_requests_registrations_sign_ins_and_e_mails_are_counted(client, services):
+    from tests.api.test_registrations import credentials, mails
+
+    def counts() -> dict[str, float]:
+        return {
+            "posts": sample(client, "accounts_http_requests_total",
+                            endpoint="/api/v1/registrations", method="POST", status="201"),
+            "accepted": sample(client, "accounts_registrations_total", outcome="accepted"),
+            "review": sample(client, "accounts_registrations_total", outcome="identity_review"),
+            "failures": sample(client, "accounts_sign_ins_total", result="failure"),
+            "successes": sample(client, "accounts_sign_ins_total", result="success"),
+            "sent": sample(client, "accounts_emails_total", mail="credentials", result="sent"),
+            "delays": sample(client, "accounts_email_delay_seconds_count", mail="credentials"),
+        }
+
+    before = counts()
+    register(client)
+    register(client, member_number="M1000008", last_name="Autre", first_name="Nom",
+             birth_date="1990-01-15", email="autre@example.org")
+    identifier, temporary = credentials(mails(services)[-1])
+    client.post("/api/v1/sessions", json={"identifier": identifier, "password": "Faux-1234"})
+    client.post("/api/v1/sessions", json={"identifier": identifier, "password": temporary})
+    after = counts()
+    assert {k: after[k] - before[k] for k in after} == {
+        "posts": 2, "accepted": 1, "review": 1, "failures": 1, "successes": 1, "sent": 1,
+        "delays": 1,
+    }
+
+
+def test_lag_in_seconds_and_queue_depth_are_read_at_scrape_time(client, services, clock):
+    services.projections.stop()
+    register(client, first_name="Hélèna")
+    assert sample(client, "accounts_projection_lag_seconds", projection="support_queue") > 0
+    assert "accounts_queue_depth{" in client.get("/metrics").data.decode()
+    services.projections.start()
+    settle(services)
+    assert sample(client, "accounts_projection_lag_seconds", projection="support_queue") == 0

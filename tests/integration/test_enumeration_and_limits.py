@@ -95,8 +95,10 @@ def open_account(app: Any, member: dict[str, str]) -> str:
 
 
 def answer_of(response: Any) -> tuple[int, Any, list[tuple[str, str]]]:
-    """Everything a client sees but the date."""
-    headers = sorted((k, v) for k, v in response.headers.items() if k != "Date")
+    """Everything a client sees but the date and the request's own id (fresh per request)."""
+    headers = sorted(
+        (k, v) for k, v in response.headers.items() if k not in ("Date", "X-Request-ID")
+    )
     return response.status_code, response.get_json(), headers
 
 

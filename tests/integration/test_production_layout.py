@@ -45,8 +45,10 @@ def layout(
     """Starts a Procfile entry by name; every process is stopped at teardown."""
     port = _free_port()
     env = service_env(postgres_url, smtp_server.url, redis_url)
+    (tmp_path / "metrics").mkdir()
     env.update(PORT=str(port), WEB_WORKERS="2", MAIL_PROCESSES="2",
-               PATH=f"{Path(sys.executable).parent}:{env['PATH']}")
+               PATH=f"{Path(sys.executable).parent}:{env['PATH']}",
+               PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"))
     commands = procfile()
     running: dict[str, Child] = {}
 
@@ -150,5 +152,41 @@ def test_the_production_layout_registers_sends_every_email_and_survives_a_runner
         wait_until("the later e-mails", lambda: len(mailed()) == 60, worker)
         for name in ("web", "worker", "standby"):
             assert running[name].alive(), running[name].log()
+        assert_json_logs_with_request_ids(running)
+        assert_metrics_add_up_across_processes(port)
     finally:
         services.close()
+
+
+def assert_json_logs_with_request_ids(running: dict[str, Child]) -> None:
+    """Every line of every process is a JSON object; each credentials e-mail job logs the id
+    of the registration request that caused it."""
+    records = {
+        name: [json.loads(line) for line in child.log().splitlines()]
+        for name, child in running.items()
+    }
+    registrations = {
+        r["request_id"] for r in records["web"]
+        if r.get("path") == "/api/v1/registrations" and r.get("status") == 201
+    }
+    jobs = [r for r in records["worker"] if r["event"] == "e-mail sent"]
+    assert len(registrations) == 60 and len(jobs) == 60
+    assert {r["request_id"] for r in jobs} == registrations
+
+
+def assert_metrics_add_up_across_processes(port: int) -> None:
+    """Whichever gunicorn worker answers, /metrics adds up both API workers' requests and the
+    dramatiq processes' e-mails (prometheus-client's multiprocess mode)."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+        text = response.read().decode()
+
+    def value(series: str) -> float:
+        found = re.search(rf"^{re.escape(series)} (\S+)$", text, re.M)
+        assert found, (series, text[:3000])
+        return float(found.group(1))
+
+    assert value('accounts_registrations_total{outcome="accepted"}') == 60
+    assert value('accounts_emails_total{mail="credentials",result="sent"}') == 60
+    assert value('accounts_email_delay_seconds_count{mail="credentials"}') == 60
+    assert value('accounts_http_requests_total{endpoint="/api/v1/registrations",'
+                 'method="POST",status="201"}') == 60

@@ -1,0 +1,149 @@
+"""What `/metrics` shows, with prometheus-client.
+
+Counters and histograms are the library's: under gunicorn (several worker processes) and with
+dramatiq worker processes on the same machine, set PROMETHEUS_MULTIPROC_DIR to one empty
+directory for all of them and every process's counts add up in whichever API process is
+scraped (the library's multiprocess mode). Projection lag and queue depth are read from the
+database and the broker at scrape time.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from prometheus_client import (
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+REQUESTS = Counter(
+    "accounts_http_requests_total", "HTTP requests answered",
+    ["endpoint", "method", "status"],
+)
+LATENCY = Histogram(
+    "accounts_http_request_seconds", "Time to answer an HTTP request", ["endpoint", "method"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+REGISTRATIONS = Counter(
+    "accounts_registrations_total", "Registrations decided, by first answer", ["outcome"]
+)
+SIGN_INS = Counter("accounts_sign_ins_total", "Sign-in attempts on an account", ["result"])
+LOCKOUTS = Counter("accounts_lockouts_total", "Accounts locked after repeated failures")
+EMAILS = Counter("accounts_emails_total", "E-mails handed to the mail server", ["mail", "result"])
+EMAIL_DELAY = Histogram(
+    "accounts_email_delay_seconds", "From the commit that asked for an e-mail to its acceptance",
+    ["mail"], buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600),
+)
+
+# Event type -> (counter, labels): what the committed events say happened.
+_EVENT_COUNTS: dict[str, tuple[Any, tuple[str, ...]]] = {
+    "IdentityMatched": (REGISTRATIONS, ("accepted",)),
+    "IdentityMismatchFlagged": (REGISTRATIONS, ("identity_review",)),
+    "RegistrationRefused": (REGISTRATIONS, ("refused",)),
+    "SignedIn": (SIGN_INS, ("success",)),
+    "SignInFailed": (SIGN_INS, ("failure",)),
+    "AccountLocked": (LOCKOUTS, ()),
+}
+
+
+def count_events(events: Sequence[Any]) -> None:
+    """Called with each commit's events, in the process that made them."""
+    for event in events:
+        found = _EVENT_COUNTS.get(type(event).__name__)
+        if found is not None:
+            counter, labels = found
+            (counter.labels(*labels) if labels else counter).inc()
+
+
+def observe_request(endpoint: str, method: str, status: int, seconds: float) -> None:
+    REQUESTS.labels(endpoint, method, str(status)).inc()
+    LATENCY.labels(endpoint, method).observe(seconds)
+
+
+def observe_email(mail: str, result: str, enqueued_ms: int | None = None) -> None:
+    EMAILS.labels(mail, result).inc()
+    if result == "sent" and enqueued_ms is not None:
+        EMAIL_DELAY.labels(mail).observe(max(0.0, time.time() - enqueued_ms / 1000))
+
+
+class ProjectionLag(Collector):
+    """How far each read model is behind the event log, in events and in seconds (the age of
+    the oldest event it has not applied)."""
+
+    def __init__(self, services: Any):
+        self.services = services
+
+    def collect(self) -> Iterator[Metric]:
+        s = self.services
+        recorder = s.lifecycle.recorder
+        head = recorder.max_notification_id() or 0
+        lag = GaugeMetricFamily(
+            "accounts_projection_lag_events",
+            "Events recorded but not yet applied to the read model", labels=["projection"],
+        )
+        seconds = GaugeMetricFamily(
+            "accounts_projection_lag_seconds",
+            "Age of the oldest event not yet applied to the read model", labels=["projection"],
+        )
+        position = GaugeMetricFamily(
+            "accounts_projection_position",
+            "Last event position applied to the read model", labels=["projection"],
+        )
+        now = datetime.now(UTC)
+        for name, view in (("support_queue", s.support_queue), ("portal", s.portal),
+                           ("audit", s.audit)):
+            applied = view.max_tracking_id(name) or 0
+            behind = max(0, head - applied)
+            age = 0.0
+            if behind:
+                oldest = recorder.select_notifications(start=applied + 1, limit=1)
+                if oldest:
+                    event = s.lifecycle.mapper.to_domain_event(oldest[0])
+                    age = max(0.0, (now - event.timestamp).total_seconds())
+            lag.add_metric([name], behind)
+            seconds.add_metric([name], age)
+            position.add_metric([name], applied)
+        yield from (lag, seconds, position)
+
+
+class QueueDepth(Collector):
+    """Messages waiting in the mail queue (and retries waiting for their time)."""
+
+    def __init__(self, broker: Any):
+        self.broker = broker
+
+    def collect(self) -> Iterator[Metric]:
+        depth = GaugeMetricFamily(
+            "accounts_queue_depth", "Messages waiting in the queue", labels=["queue"]
+        )
+        client = getattr(self.broker, "client", None)
+        for queue in ("mail", "mail.DQ"):
+            if client is not None:  # Redis: dramatiq keeps each queue's message ids in a list
+                waiting = client.llen(f"{self.broker.namespace}:{queue}")
+            else:
+                stub = self.broker.queues.get(queue)
+                waiting = stub.qsize() if stub is not None else 0
+            depth.add_metric([queue], waiting)
+        yield depth
+
+
+def exposition(services: Any) -> bytes:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        counted = CollectorRegistry()
+        multiprocess.MultiProcessCollector(counted)
+    else:
+        counted = REGISTRY  # this process alone
+    measured = CollectorRegistry()
+    measured.register(ProjectionLag(services))
+    measured.register(QueueDepth(services.broker))
+    return generate_latest(counted) + generate_latest(measured)

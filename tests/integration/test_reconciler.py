@@ -1,0 +1,82 @@
+"""The reconciler: a committed credentials request whose message was lost (Redis restarted
+empty, an in-process queue's process died) is enqueued again, once the contract's 10 minutes
+have passed without any worker trying it; one that a worker tried is left to its retries."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from uuid import UUID
+
+import dramatiq
+import pytest
+import redis
+
+from app import create_app
+from tests.api.test_registrations import HELENE
+from tests.conftest import DEMO_CSV, make_settings, read_mail
+from workers.checks import resend_lost_credentials
+
+
+@pytest.fixture
+def with_redis(tmp_path: Path, database_url: str, redis_url: str, clock) -> Iterator:
+    """The API side with Redis set: no projection thread, no worker of its own."""
+    settings = make_settings(tmp_path, database_url, ACCOUNTS_REDIS_URL=redis_url)
+    app = create_app(settings, clock)
+    services = app.extensions["accounts"]
+    services.directory.import_csv(DEMO_CSV.read_text(encoding="utf-8"))
+    try:
+        yield app, services
+    finally:
+        services.close()
+
+
+def queued(redis_url: str) -> int:
+    return redis.Redis.from_url(redis_url).llen("dramatiq:mail")
+
+
+def reconcile(services) -> int:
+    services.projections.run_until_idle()
+    return resend_lost_credentials(services.lifecycle, services.support_queue, services.outbox)
+
+
+def deliver(services) -> None:
+    worker = dramatiq.Worker(services.broker, worker_threads=1, worker_timeout=100)
+    worker.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not read_mail(services.settings.mail.directory):
+            assert time.monotonic() < deadline, "no e-mail within 30 s"
+            time.sleep(0.05)
+    finally:
+        worker.stop()
+
+
+def test_a_lost_credentials_message_is_enqueued_again_and_sent(with_redis, redis_url, clock):
+    app, services = with_redis
+    assert app.test_client().post("/api/v1/registrations", json=HELENE).status_code == 201
+    assert queued(redis_url) == 1
+    redis.Redis.from_url(redis_url).flushdb()  # Redis restarted without its data
+
+    assert reconcile(services) == 0  # too early: a long queue is no lost message
+    clock.advance(minutes=11)
+    assert reconcile(services) == 1
+    assert queued(redis_url) == 1
+    deliver(services)
+    [mail] = read_mail(services.settings.mail.directory)
+    assert mail["To"] == HELENE["email"] and "Identifiant :" in mail.get_content()
+    clock.advance(minutes=11)
+    assert reconcile(services) == 0  # sent: nothing left to do
+
+
+def test_a_request_a_worker_already_tried_is_left_to_its_retries(with_redis, redis_url, clock):
+    app, services = with_redis
+    assert app.test_client().post("/api/v1/registrations", json=HELENE).status_code == 201
+    services.projections.run_until_idle()
+    clock.advance(seconds=1)
+    [(account_id, request_id)] = services.support_queue.pending_credentials(clock.now)
+    # A worker's attempt: a password issued, the mail server refusing (the message retries).
+    assert services.lifecycle.issue_temporary_password(UUID(account_id), request_id)
+    clock.advance(minutes=30)
+    assert reconcile(services) == 0
