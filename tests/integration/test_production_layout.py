@@ -190,3 +190,27 @@ def assert_metrics_add_up_across_processes(port: int) -> None:
     assert value('accounts_email_delay_seconds_count{mail="credentials"}') == 60
     assert value('accounts_http_requests_total{endpoint="/api/v1/registrations",'
                  'method="POST",status="201"}') == 60
+
+
+def test_sigterm_lets_the_api_finish_the_requests_in_flight(
+    tmp_path: Path, postgres_url: str, layout
+) -> None:
+    """gunicorn's graceful stop: recoveries (which never answer in under 200 ms) in the hands
+    of both workers when SIGTERM comes still get their answers, then the server exits cleanly.
+    (Connections not yet accepted by a worker are refused once the listener closes.)"""
+    _, launch, port = layout
+    services = build_services(make_settings(tmp_path, postgres_url))
+    services.close()  # the tables exist before the server starts
+    web = launch("web")
+    wait_until("the API", lambda: healthy(port), web)
+    answers: list[tuple[int, dict[str, str]]] = []
+    body = {"member_number": "M0000000", "last_name": "Personne", "first_name": "Nul",
+            "birth_date": "1970-01-01"}
+    with ThreadPoolExecutor(2) as pool:  # one per gunicorn worker
+        futures = [pool.submit(post, port, "/api/v1/recoveries", body) for _ in range(2)]
+        time.sleep(0.1)  # the requests are in the workers' hands, none answered yet
+        web.process.send_signal(signal.SIGTERM)
+        answers = [future.result() for future in futures]
+    assert [status for status, _ in answers] == [202] * 2, answers
+    assert web.process.wait(timeout=40) == 0, web.log()
+    assert not healthy(port)
