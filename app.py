@@ -12,6 +12,7 @@ from typing import Any
 import click
 import dramatiq
 import swagger_ui_bundle
+from apscheduler.schedulers.background import BackgroundScheduler
 from eventsourcing.persistence import InfrastructureFactory
 from eventsourcing.utils import Environment
 from flask import Flask, g, request, send_from_directory
@@ -37,12 +38,10 @@ from projections.audit import AuditIndex, AuditView
 from projections.portal import Portal, PortalView
 from projections.runner import ProjectionThread
 from projections.support_queue import SupportQueue, SupportQueueView
+from workers import checks
 from workers.actors import Actors, declare_actors
 from workers.broker import make_broker
-from workers.checks import finish_erasures, flag_overdue_credentials, resend_lost_credentials
 from workers.outbox import Outbox
-
-CHECK_EVERY_SECONDS = 60
 
 MAX_BODY = 64 * 1024
 log = logging.getLogger("accounts")
@@ -65,8 +64,17 @@ class Services:
     portal: PortalView
     audit: AuditView
     projections: ProjectionThread
+    checks: BackgroundScheduler
+
+    def run_in_background(self) -> None:
+        """The projections and the scheduled checks: in the active runner, or in the embedded
+        default's one process."""
+        self.projections.start()
+        self.checks.start()
 
     def close(self) -> None:
+        if self.checks.running:
+            self.checks.shutdown(wait=True)
         self.projections.stop()
         self.outbox.stop()
         self.broker.close()
@@ -128,14 +136,7 @@ def build_services(settings: Settings, clock: Clock = utc_now) -> Services:
     audit_view = AuditView(database, tracking)
     audit_view.create_tables()
     projections = ProjectionThread(
-        lifecycle,
-        [SupportQueue(support_queue), Portal(portal_view), AuditIndex(audit_view)],
-        periodic=[
-            (CHECK_EVERY_SECONDS, lambda: flag_overdue_credentials(lifecycle, support_queue)),
-            (CHECK_EVERY_SECONDS, lambda: finish_erasures(lifecycle, support_queue)),
-            (CHECK_EVERY_SECONDS,
-             lambda: resend_lost_credentials(lifecycle, support_queue, outbox)),
-        ],
+        lifecycle, [SupportQueue(support_queue), Portal(portal_view), AuditIndex(audit_view)]
     )
 
     def committed(events: Any) -> None:
@@ -148,6 +149,7 @@ def build_services(settings: Settings, clock: Clock = utc_now) -> Services:
     return Services(
         settings, lifecycle, database, directory, staff_tokens, sessions, mailer, broker, actors,
         outbox, support_queue, portal_view, audit_view, projections,
+        checks.scheduler(lifecycle, support_queue, outbox),
     )
 
 
@@ -216,7 +218,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Flas
     app.extensions["accounts"] = services
     if services.outbox.kind == "in-process":
         # The embedded default is one process: it keeps its own read models up to date.
-        services.projections.start()
+        services.run_in_background()
     register_error_handlers(app)
     register_request_logging(app)
     api = ContractApi(app)

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from eventsourcing.application import Application
@@ -51,12 +50,10 @@ class ProjectionThread:
         app: Application[Any],
         projections: Sequence[Any],
         poll_seconds: float = 0.5,
-        periodic: Sequence[tuple[float, Callable[[], None]]] = (),
     ):
         self.app = app
         self.projections = list(projections)
         self.poll_seconds = poll_seconds
-        self.periodic = [[interval, job, 0.0] for interval, job in periodic]
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -86,12 +83,6 @@ class ProjectionThread:
         while not self._stop.is_set():
             try:
                 self.run_until_idle()
-                now = time.monotonic()
-                for entry in self.periodic:
-                    interval, job, last = entry
-                    if now - last >= interval:
-                        entry[2] = now
-                        job()
             except PersistenceError as error:
                 log.warning("projection runner: store unavailable (%s); retrying", error)
             except Exception:

@@ -1,16 +1,23 @@
-"""Scheduled checks: work that depends on time passing rather than on an event arriving."""
+"""Scheduled checks: work that depends on time passing rather than on an event arriving.
+
+APScheduler runs them in the active projection runner (one at a time across machines, by the
+runner lock), or in the embedded default's single process.
+"""
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
+
+from apscheduler.schedulers.background import BackgroundScheduler
 
 from domain.application import AccountLifecycle
 from projections.support_queue import SupportQueueView
 from workers.outbox import Outbox
 
 log = logging.getLogger(__name__)
+CHECK_EVERY_SECONDS = 60
 ERASURE_GRACE = timedelta(minutes=1)
 # The contract's promise: past it, a request no worker has even tried lost its message. Not
 # sooner, or a long but healthy queue would get every message twice.
@@ -54,3 +61,22 @@ def resend_lost_credentials(
     if lost:
         log.warning("%d credentials e-mail(s) enqueued again", len(lost), extra={"lost": len(lost)})
     return len(lost)
+
+
+def scheduler(
+    lifecycle: AccountLifecycle, queue: SupportQueueView, outbox: Outbox
+) -> BackgroundScheduler:
+    """The checks, every minute from start; a run still going when the next is due is not
+    doubled, and runs missed while the process was busy collapse into one."""
+    checks = BackgroundScheduler(
+        timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1}
+    )
+    start = datetime.now(UTC)
+    for name, job in (
+        ("overdue credentials", lambda: flag_overdue_credentials(lifecycle, queue)),
+        ("unfinished erasures", lambda: finish_erasures(lifecycle, queue)),
+        ("lost credentials messages", lambda: resend_lost_credentials(lifecycle, queue, outbox)),
+    ):
+        checks.add_job(job, "interval", seconds=CHECK_EVERY_SECONDS, name=name,
+                       next_run_time=start)
+    return checks

@@ -39,7 +39,7 @@ def main() -> None:
         return
     log.info("active: running the projections and the scheduled checks")
     services = build_services(settings)
-    services.projections.start()
+    services.run_in_background()
     lost = False
     while not stop.wait(HOLD_CHECK_SECONDS):
         if not lock.held():

@@ -52,8 +52,8 @@ def layout(
     commands = procfile()
     running: dict[str, Child] = {}
 
-    def launch(name: str) -> Child:
-        running[name] = start(["bash", "-c", f"exec {commands[name]}"], env,
+    def launch(name: str, **extra_env: str) -> Child:
+        running[name] = start(["bash", "-c", f"exec {commands[name]}"], {**env, **extra_env},
                               tmp_path / f"{name}.log")
         return running[name]
 
@@ -195,22 +195,21 @@ def assert_metrics_add_up_across_processes(port: int) -> None:
 def test_sigterm_lets_the_api_finish_the_requests_in_flight(
     tmp_path: Path, postgres_url: str, layout
 ) -> None:
-    """gunicorn's graceful stop: recoveries (which never answer in under 200 ms) in the hands
+    """gunicorn's graceful stop: sign-ins (about a second each at bcrypt cost 14) in the hands
     of both workers when SIGTERM comes still get their answers, then the server exits cleanly.
     (Connections not yet accepted by a worker are refused once the listener closes.)"""
     _, launch, port = layout
     services = build_services(make_settings(tmp_path, postgres_url))
     services.close()  # the tables exist before the server starts
-    web = launch("web")
+    web = launch("web", ACCOUNTS_BCRYPT_ROUNDS="14")
     wait_until("the API", lambda: healthy(port), web)
-    answers: list[tuple[int, dict[str, str]]] = []
-    body = {"member_number": "M0000000", "last_name": "Personne", "first_name": "Nul",
-            "birth_date": "1970-01-01"}
+    body = {"identifier": "12345678", "password": "Quelconque-2026"}  # an unknown identifier
     with ThreadPoolExecutor(2) as pool:  # one per gunicorn worker
-        futures = [pool.submit(post, port, "/api/v1/recoveries", body) for _ in range(2)]
-        time.sleep(0.1)  # the requests are in the workers' hands, none answered yet
+        futures = [pool.submit(post, port, "/api/v1/sessions", body) for _ in range(2)]
+        time.sleep(0.4)  # accepted by the workers, hashing, none answered yet
+        assert not any(future.done() for future in futures)
         web.process.send_signal(signal.SIGTERM)
         answers = [future.result() for future in futures]
-    assert [status for status, _ in answers] == [202] * 2, answers
+    assert [status for status, _ in answers] == [401] * 2, answers
     assert web.process.wait(timeout=40) == 0, web.log()
     assert not healthy(port)

@@ -80,3 +80,14 @@ def test_a_request_a_worker_already_tried_is_left_to_its_retries(with_redis, red
     assert services.lifecycle.issue_temporary_password(UUID(account_id), request_id)
     clock.advance(minutes=30)
     assert reconcile(services) == 0
+
+
+def test_the_checks_are_scheduled_where_the_projections_run(services, with_redis):
+    # `services` is the embedded default (one process): it runs the checks itself...
+    jobs = {job.name: job.trigger.interval.total_seconds() for job in services.checks.get_jobs()}
+    assert services.checks.running
+    assert jobs == {"overdue credentials": 60, "unfinished erasures": 60,
+                    "lost credentials messages": 60}
+    # ...an API process beside Redis leaves them to the active projection runner.
+    _, api = with_redis
+    assert not api.checks.running
