@@ -21,7 +21,7 @@ from flask_wtf.csrf import CSRFProtect
 from marshmallow import Schema, fields
 
 from adapters import logs, metrics
-from adapters.database import Database, eventsourcing_env
+from adapters.database import Database, eventsourcing_env, schema_lock
 from adapters.directory import DirectoryImportError, SqlMemberDirectory
 from adapters.event_store import ChainedEventStore, ProtectedMapper
 from adapters.hashing import BcryptHasher
@@ -105,36 +105,37 @@ def build_services(settings: Settings, clock: Clock = utc_now) -> Services:
     # The factory is made here, before the application, so that our tables share its pool;
     # it must then be told itself that the application takes snapshots.
     env = {**env, "IS_SNAPSHOTTING_ENABLED": "y"}
-    factory = InfrastructureFactory.construct(Environment(AccountLifecycle.name, env))
-    database = Database(factory.datastore)  # type: ignore[attr-defined]
-    directory = SqlMemberDirectory(database)
-    staff_tokens = StaffTokens(database)
-    keys = KeyRing(database, settings.secret_key)
-    directory.create_tables()
-    staff_tokens.create_tables()
-    keys.create_tables()
-    lifecycle = _Lifecycle(
-        factory,
-        keys,
-        env=env,
-        directory=directory,
-        hasher=BcryptHasher(settings.bcrypt_rounds),
-        strength=ZxcvbnCheck(),
-        clock=clock,
-    )
+    with schema_lock(settings):  # several processes may be starting at once
+        factory = InfrastructureFactory.construct(Environment(AccountLifecycle.name, env))
+        database = Database(factory.datastore)  # type: ignore[attr-defined]
+        directory = SqlMemberDirectory(database)
+        staff_tokens = StaffTokens(database)
+        keys = KeyRing(database, settings.secret_key)
+        directory.create_tables()
+        staff_tokens.create_tables()
+        keys.create_tables()
+        lifecycle = _Lifecycle(
+            factory,
+            keys,
+            env=env,
+            directory=directory,
+            hasher=BcryptHasher(settings.bcrypt_rounds),
+            strength=ZxcvbnCheck(),
+            clock=clock,
+        )
+        tracking = factory.tracking_recorder()
+        support_queue = SupportQueueView(database, tracking)
+        support_queue.create_tables()
+        portal_view = PortalView(database, tracking)
+        portal_view.create_tables()
+        audit_view = AuditView(database, tracking)
+        audit_view.create_tables()
     broker = make_broker(settings)
     mailer = mail_sender(settings.mail)
     actors = declare_actors(broker, lifecycle, mailer, settings.mail_from)
     outbox = Outbox(
         broker, actors, address_of=lambda account_id: lifecycle.repository.get(account_id).email
     )
-    tracking = factory.tracking_recorder()
-    support_queue = SupportQueueView(database, tracking)
-    support_queue.create_tables()
-    portal_view = PortalView(database, tracking)
-    portal_view.create_tables()
-    audit_view = AuditView(database, tracking)
-    audit_view.create_tables()
     projections = ProjectionThread(
         lifecycle, [SupportQueue(support_queue), Portal(portal_view), AuditIndex(audit_view)]
     )

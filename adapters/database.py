@@ -10,7 +10,12 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+import psycopg
+
 from adapters.settings import Settings
+
+# pg_advisory_lock keys: one around start-up's table creation, one inside create_tables.
+SCHEMA_LOCK, TABLES_LOCK = 0x61636375, 0x61636374
 
 
 def eventsourcing_env(settings: Settings) -> dict[str, str]:
@@ -72,7 +77,7 @@ class Database:
         with self.transaction() as cursor:
             if self.kind == "postgresql":
                 # Several processes may start at once; DDL under one lock avoids their races.
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", (0x61636374,))
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", (TABLES_LOCK,))
             for statement in statements:
                 cursor.execute(statement)
 
@@ -80,3 +85,27 @@ class Database:
         with self.transaction(commit=False) as cursor:
             cursor.execute("SELECT 1")
             cursor.fetchone()
+
+
+def conninfo(settings: Settings) -> str:
+    db = settings.database
+    return psycopg.conninfo.make_conninfo(
+        dbname=db.dbname, host=db.host, port=db.port, user=db.user, password=db.password or None,
+        connect_timeout=5,
+    )
+
+
+@contextmanager
+def schema_lock(settings: Settings) -> Iterator[None]:
+    """Start-up creates tables, the library's and ours, one process at a time: PostgreSQL's
+    catalogue answers concurrent CREATE ... IF NOT EXISTS and CREATE OR REPLACE FUNCTION from
+    several processes starting together with "tuple concurrently updated"."""
+    if settings.database.kind != "postgresql":
+        yield
+        return
+    with psycopg.connect(conninfo(settings), autocommit=True) as connection:
+        connection.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK,))
+        try:
+            yield
+        finally:
+            connection.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK,))

@@ -247,6 +247,10 @@ class Account(Aggregate):
             and self.email_change.request_id == request_id
         )
 
+    def is_email_verification_unattempted(self, request_id: str) -> bool:
+        """Pending and no code ever drawn for it: its message was lost (see credentials)."""
+        return self.is_email_change_pending(request_id) and self.email_change.token_digest is None
+
     def issue_email_verification(
         self, request_id: str, token_digest: str, at: datetime
     ) -> None:

@@ -425,6 +425,12 @@ class AccountLifecycle(Application[UUID]):
             request_id
         )
 
+    def is_email_verification_unattempted(self, account_id: UUID, request_id: str) -> bool:
+        account = self._get_or_none(account_id)
+        return isinstance(account, Account) and account.is_email_verification_unattempted(
+            request_id
+        )
+
     def pending_credentials_requests(self, account_id: UUID) -> list[str]:
         account: Account = self.repository.get(account_id)
         return [

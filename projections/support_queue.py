@@ -72,6 +72,12 @@ class SupportQueueView(View):
         )""",
         "CREATE INDEX IF NOT EXISTS support_pending_account"
         " ON support_pending_credentials (account_id)",
+        # E-mail changes whose verification code no worker has drawn yet (the reconciler's).
+        """CREATE TABLE IF NOT EXISTS support_pending_verifications (
+            request_id TEXT PRIMARY KEY,
+            account_id TEXT NOT NULL,
+            requested_at TEXT NOT NULL
+        )""",
         # Closed accounts whose member is not erased yet: normally for milliseconds, longer
         # only if the closing process died in between (workers/checks.py finishes those).
         """CREATE TABLE IF NOT EXISTS support_unerased (
@@ -79,7 +85,10 @@ class SupportQueueView(View):
             closed_at TEXT NOT NULL
         )""",
     )
-    table_names = ("support_queue_items", "support_pending_credentials", "support_unerased")
+    table_names = (
+        "support_queue_items", "support_pending_credentials", "support_pending_verifications",
+        "support_unerased",
+    )
 
     def list_items(
         self, kind: str | None, status: str, limit: int, after: int | None
@@ -130,13 +139,26 @@ class SupportQueueView(View):
             items = cursor.fetchall()
             cursor.execute("SELECT * FROM support_pending_credentials ORDER BY request_id")
             pending = cursor.fetchall()
+            cursor.execute("SELECT * FROM support_pending_verifications ORDER BY request_id")
+            verifications = cursor.fetchall()
             cursor.execute("SELECT * FROM support_unerased ORDER BY account_id")
             unerased = cursor.fetchall()
         return {
             "support_queue_items": items,
             "support_pending_credentials": pending,
+            "support_pending_verifications": verifications,
             "support_unerased": unerased,
         }
+
+    def pending_verifications(self, requested_before: datetime) -> list[tuple[str, str]]:
+        """(account_id, request_id) of e-mail changes asked for before then, no code drawn."""
+        with self.database.transaction(commit=False) as cursor:
+            cursor.execute(
+                "SELECT account_id, request_id FROM support_pending_verifications"
+                " WHERE requested_at < %s ORDER BY requested_at",
+                (requested_before.isoformat(),),
+            )
+            return [(r["account_id"], r["request_id"]) for r in cursor.fetchall()]
 
     def unerased_closures(self, closed_before: datetime) -> list[str]:
         with self.database.transaction(commit=False) as cursor:
@@ -316,10 +338,38 @@ class SupportQueue(Projection[SupportQueueView]):
         ])
 
     @process_event.register
+    def email_change_requested(
+        self, event: Account.EmailChangeRequested, tracking: Tracking
+    ) -> None:
+        account = str(event.originator_id)
+        # A newer change replaces the older one: only its code is still to be drawn.
+        self.view.record(tracking, [
+            ("DELETE FROM support_pending_verifications WHERE account_id = %s", [account]),
+            ("INSERT INTO support_pending_verifications (request_id, account_id, requested_at)"
+             " VALUES (%s, %s, %s)", [event.request_id, account, event.timestamp.isoformat()]),
+        ])
+
+    @process_event.register
+    def email_verification_issued(
+        self, event: Account.EmailVerificationIssued, tracking: Tracking
+    ) -> None:
+        self.view.record(tracking, [(
+            "DELETE FROM support_pending_verifications WHERE request_id = %s", [event.request_id]
+        )])
+
+    @process_event.register
+    def email_changed(self, event: Account.EmailChanged, tracking: Tracking) -> None:
+        self.view.record(tracking, [(
+            "DELETE FROM support_pending_verifications WHERE account_id = %s",
+            [str(event.originator_id)],
+        )])
+
+    @process_event.register
     def account_closed(self, event: Account.AccountClosed, tracking: Tracking) -> None:
         account = str(event.originator_id)
         self.view.record(tracking, [
             ("DELETE FROM support_pending_credentials WHERE account_id = %s", [account]),
+            ("DELETE FROM support_pending_verifications WHERE account_id = %s", [account]),
             ("INSERT INTO support_unerased (account_id, closed_at) VALUES (%s, %s)",
              [account, event.timestamp.isoformat()]),
         ])

@@ -22,6 +22,7 @@ ERASURE_GRACE = timedelta(minutes=1)
 # The contract's promise: past it, a request no worker has even tried lost its message. Not
 # sooner, or a long but healthy queue would get every message twice.
 LOST_AFTER = timedelta(minutes=10)
+REENQUEUE_EVERY = timedelta(minutes=30)
 
 
 def flag_overdue_credentials(lifecycle: AccountLifecycle, queue: SupportQueueView) -> int:
@@ -46,21 +47,42 @@ def finish_erasures(lifecycle: AccountLifecycle, queue: SupportQueueView) -> int
     return len(pending)
 
 
-def resend_lost_credentials(
-    lifecycle: AccountLifecycle, queue: SupportQueueView, outbox: Outbox
-) -> int:
-    """The reconciler: credentials requests that are committed but whose message never ran
-    are enqueued again (the actor is idempotent: a request sent meanwhile is skipped)."""
-    lost = [
-        (account_id, request_id)
-        for account_id, request_id in queue.pending_credentials(lifecycle.clock() - LOST_AFTER)
-        if lifecycle.is_credentials_request_unattempted(UUID(account_id), request_id)
-    ]
-    for account_id, request_id in lost:
-        outbox.enqueue_credentials(account_id, request_id)
-    if lost:
-        log.warning("%d credentials e-mail(s) enqueued again", len(lost), extra={"lost": len(lost)})
-    return len(lost)
+class Reconciler:
+    """Committed work whose message never ran is enqueued again: credentials requests and
+    e-mail changes that no worker has even tried 10 minutes on (a worker that tried has drawn a
+    password or a code, and its message is retrying). The actors are idempotent: work done
+    meanwhile is skipped. The same work is enqueued again at most every REENQUEUE_EVERY, so a
+    stalled queue is not flooded with copies; after a runner failover, once more at worst."""
+
+    def __init__(self, lifecycle: AccountLifecycle, queue: SupportQueueView, outbox: Outbox):
+        self.lifecycle, self.queue, self.outbox = lifecycle, queue, outbox
+        self._enqueued: dict[str, datetime] = {}
+
+    def __call__(self) -> int:
+        now = self.lifecycle.clock()
+        lost = [
+            ("credentials", account_id, request_id)
+            for account_id, request_id in self.queue.pending_credentials(now - LOST_AFTER)
+            if self.lifecycle.is_credentials_request_unattempted(UUID(account_id), request_id)
+        ] + [
+            ("verification", account_id, request_id)
+            for account_id, request_id in self.queue.pending_verifications(now - LOST_AFTER)
+            if self.lifecycle.is_email_verification_unattempted(UUID(account_id), request_id)
+        ]
+        lost = [work for work in lost if self._due(work[2], now)]
+        for kind, account_id, request_id in lost:
+            if kind == "credentials":
+                self.outbox.enqueue_credentials(account_id, request_id)
+            else:
+                self.outbox.enqueue_verification(account_id, request_id)
+            self._enqueued[request_id] = now
+        if lost:
+            log.warning("%d lost message(s) enqueued again", len(lost), extra={"lost": len(lost)})
+        return len(lost)
+
+    def _due(self, request_id: str, now: datetime) -> bool:
+        last = self._enqueued.get(request_id)
+        return last is None or now - last >= REENQUEUE_EVERY
 
 
 def scheduler(
@@ -75,7 +97,7 @@ def scheduler(
     for name, job in (
         ("overdue credentials", lambda: flag_overdue_credentials(lifecycle, queue)),
         ("unfinished erasures", lambda: finish_erasures(lifecycle, queue)),
-        ("lost credentials messages", lambda: resend_lost_credentials(lifecycle, queue, outbox)),
+        ("lost messages", Reconciler(lifecycle, queue, outbox)),
     ):
         checks.add_job(job, "interval", seconds=CHECK_EVERY_SECONDS, name=name,
                        next_run_time=start)

@@ -68,6 +68,9 @@ class Outbox:
     def enqueue_credentials(self, account_id: str, request_id: str) -> None:
         self._send(self.actors.deliver_credentials, account_id, request_id)
 
+    def enqueue_verification(self, account_id: str, request_id: str) -> None:
+        self._send(self.actors.deliver_email_verification, account_id, request_id)
+
     def _send(self, actor: dramatiq.Actor, *args: str | int) -> None:
         if self.kind == "in-process":
             self.start_in_process_worker()

@@ -18,6 +18,7 @@ from typing import IO, Protocol
 
 import psycopg
 
+from adapters.database import conninfo
 from adapters.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -97,6 +98,4 @@ def runner_lock(settings: Settings) -> RunnerLock:
     db = settings.database
     if db.kind == "sqlite":
         return FileRunnerLock(Path(f"{db.path}.projections.lock"))
-    return PostgresRunnerLock(psycopg.conninfo.make_conninfo(
-        dbname=db.dbname, host=db.host, port=db.port, user=db.user, password=db.password or None,
-    ))
+    return PostgresRunnerLock(conninfo(settings))
