@@ -196,6 +196,16 @@ def _close_item(
     )
 
 
+def _newest_pending(table: str, event: Any) -> list[Statement]:
+    """The account's one pending request of its kind is now this event's."""
+    account = str(event.originator_id)
+    return [
+        (f"DELETE FROM {table} WHERE account_id = %s", [account]),  # noqa: S608  (our tables)
+        (f"INSERT INTO {table} (request_id, account_id, requested_at)"  # noqa: S608
+         " VALUES (%s, %s, %s)", [event.request_id, account, event.timestamp.isoformat()]),
+    ]
+
+
 def _decision(decision: str, event: Any) -> dict[str, Any]:
     return {"decision": decision, "agent": event.agent, "note": event.note}
 
@@ -303,13 +313,8 @@ class SupportQueue(Projection[SupportQueueView]):
     def credentials_requested(
         self, event: Account.CredentialsRequested, tracking: Tracking
     ) -> None:
-        account = str(event.originator_id)
         # A newer request supersedes older unsent ones: only the newest can become overdue.
-        self.view.record(tracking, [
-            ("DELETE FROM support_pending_credentials WHERE account_id = %s", [account]),
-            ("INSERT INTO support_pending_credentials (request_id, account_id, requested_at)"
-             " VALUES (%s, %s, %s)", [event.request_id, account, event.timestamp.isoformat()]),
-        ])
+        self.view.record(tracking, _newest_pending("support_pending_credentials", event))
 
     @process_event.register
     def credentials_sent(self, event: Account.CredentialsEmailSent, tracking: Tracking) -> None:
@@ -341,13 +346,8 @@ class SupportQueue(Projection[SupportQueueView]):
     def email_change_requested(
         self, event: Account.EmailChangeRequested, tracking: Tracking
     ) -> None:
-        account = str(event.originator_id)
         # A newer change replaces the older one: only its code is still to be drawn.
-        self.view.record(tracking, [
-            ("DELETE FROM support_pending_verifications WHERE account_id = %s", [account]),
-            ("INSERT INTO support_pending_verifications (request_id, account_id, requested_at)"
-             " VALUES (%s, %s, %s)", [event.request_id, account, event.timestamp.isoformat()]),
-        ])
+        self.view.record(tracking, _newest_pending("support_pending_verifications", event))
 
     @process_event.register
     def email_verification_issued(
