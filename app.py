@@ -27,6 +27,7 @@ from adapters.event_store import ChainedEventStore, ProtectedMapper
 from adapters.hashing import BcryptHasher
 from adapters.http import Api, audit, claims, console, member, ops, portal, support
 from adapters.http.errors import register_error_handlers
+from adapters.http.headers import register_security_headers
 from adapters.http.limits import make_limiter
 from adapters.keyring import KeyRing
 from adapters.mail import MailSender, mail_sender
@@ -222,6 +223,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Flas
         services.run_in_background()
     register_error_handlers(app)
     register_request_logging(app)
+    register_security_headers(app)
     api = ContractApi(app)
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     api.register_blueprint(portal.blp)

@@ -55,9 +55,11 @@ def postgres_url() -> Iterator[str]:
 
 @pytest.fixture
 def redis_url() -> Iterator[str]:
-    """A Redis database number of its own for this test (xdist workers run side by side)."""
+    """A Redis database number of its own for this test (xdist workers run side by side;
+    TEST_REDIS_DB_BASE moves a whole run to other numbers, for two runs at once)."""
     worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
-    url = f"{REDIS_URL}/{1 + int(worker or 0) % 15}"
+    base = int(os.environ.get("TEST_REDIS_DB_BASE", "1"))
+    url = f"{REDIS_URL}/{1 + (base - 1 + int(worker or 0)) % 15}"
     client = redis.Redis.from_url(url)
     try:
         client.flushdb()

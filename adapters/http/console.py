@@ -187,7 +187,7 @@ def labels() -> dict[str, Any]:
 
 @bp.route("/", methods=["GET", "POST"])
 def sign_in() -> Any:
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):
         if _support_staff(_stored_token()) is not None:
             return redirect(url_for("console.queue"))
         return render_template("console/sign_in.html")
