@@ -114,21 +114,22 @@ class MemberSessions:
         """The live session for this token, its idle expiry moved on; None when expired."""
         digest = token_digest(token)
         now = self.clock()
+        # Every request moves the idle expiry (CONTRACT.md), so every request writes: the write
+        # comes first, so that SQLite waits for its lock rather than failing to upgrade a read
+        # lock when another process writes at the same moment. Instants are stored as UTC ISO
+        # strings, whose text order is time order.
         with self.database.transaction() as cursor:
-            cursor.execute("SELECT * FROM member_sessions WHERE token_digest = %s", (digest,))
-            row = cursor.fetchone()
-            if row is None:
-                return None
-            last_seen = datetime.fromisoformat(row["last_seen_at"])
-            expires_at = datetime.fromisoformat(row["expires_at"])
-            if now >= expires_at or now - last_seen >= IDLE_TIMEOUT:
-                cursor.execute("DELETE FROM member_sessions WHERE token_digest = %s", (digest,))
-                return None
-            # Every request moves the idle expiry (CONTRACT.md), so every request writes it.
             cursor.execute(
-                "UPDATE member_sessions SET last_seen_at = %s WHERE token_digest = %s",
-                (now.isoformat(), digest),
+                "UPDATE member_sessions SET last_seen_at = %s WHERE token_digest = %s"
+                " AND expires_at > %s AND last_seen_at > %s RETURNING *",
+                (now.isoformat(), digest, now.isoformat(), (now - IDLE_TIMEOUT).isoformat()),
             )
+            row = cursor.fetchone()
+        if row is None:
+            with self.database.transaction() as cursor:  # expired, or never was
+                cursor.execute("DELETE FROM member_sessions WHERE token_digest = %s", (digest,))
+            return None
+        expires_at = datetime.fromisoformat(row["expires_at"])
         return MemberSession(
             digest, UUID(row["account_id"]), row["identifier"], bool(row["temporary"]), expires_at
         )

@@ -368,9 +368,11 @@ class Account(Aggregate):
         self, request_id: str, token_hash: str, expires_at: datetime, actor: str,
         timestamp: datetime,
     ) -> None:
-        # A newer code replaces the older one: only the latest e-mail's code works.
-        self.email_change.token_digest = token_hash
-        self.email_change.expires_at = expires_at
+        # A newer code replaces the older one: only the latest e-mail's code works. The change
+        # may be unknown here: loaded from a snapshot whose pending change was erased.
+        if self.email_change is not None:
+            self.email_change.token_digest = token_hash
+            self.email_change.expires_at = expires_at
 
     @event("AlertsPreferenceChanged")
     def alerts_preference_changed(

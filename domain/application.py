@@ -500,9 +500,21 @@ class AccountLifecycle(Application[UUID]):
         if problems:
             raise WeakPasswordError(problems)
         password_hash = self.hasher.hash(new)
+        # The check above took time (bcrypt, zxcvbn): had another change replaced the password
+        # meanwhile, the one confirmed here is no longer current, as in any serial order.
+        confirmed = (account.password_hash, account.temp_password_hash)
+
+        def still_current(a: Account) -> Account:
+            if (a.password_hash, a.temp_password_hash) != confirmed:
+                raise WrongPasswordError("current_password")
+            return a
+
+        still_current(self._account(account_id))
         if before_recording is not None:
             before_recording()
-        self._update(account_id, lambda a: a.change_password(password_hash, self.clock()))
+        self._update(
+            account_id, lambda a: still_current(a).change_password(password_hash, self.clock())
+        )
 
     def set_secret_question(
         self, account_id: UUID, question: str, answer: str, password: str
