@@ -59,6 +59,10 @@ class Instant(fields.AwareDateTime):
 
 
 def not_in_future(value: datetime) -> None:
+    try:
+        value.astimezone(UTC)  # the read models keep instants in UTC
+    except OverflowError:
+        raise ValidationError("Instant hors des dates représentables.") from None
     if value > datetime.now(UTC):
         raise ValidationError("Instant passé attendu.")
 

@@ -126,7 +126,11 @@ def from_http_exception(error: HTTPException) -> ApiError:
     code = BY_HTTP_STATUS.get(error.code or 500, "internal_error")
     data = getattr(error, "data", None) or {}
     errors = flatten_webargs(data.get("messages")) if "messages" in data else None
-    return ApiError(code, errors=errors or None, headers=data.get("headers"))
+    headers = dict(data.get("headers") or {})
+    valid_methods = getattr(error, "valid_methods", None)
+    if valid_methods:  # a 405 says which methods the address allows (RFC 9110)
+        headers["Allow"] = ", ".join(sorted(valid_methods))
+    return ApiError(code, errors=errors or None, headers=headers or None)
 
 
 def register_error_handlers(app: Flask) -> None:
