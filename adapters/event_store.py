@@ -18,6 +18,7 @@ import os
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
 
@@ -68,6 +69,25 @@ class ProtectedMapper(Mapper[UUID]):
     def __init__(self, transcoder: Transcoder, keys: KeyRing):
         super().__init__(transcoder)
         self.keys = keys
+        # Within one save, each subject's key is read once (a registration seals three events
+        # of one member); per thread, since threads share the mapper.
+        self._saving = threading.local()
+
+    @contextmanager
+    def one_save(self) -> Iterator[None]:
+        self._saving.keys = {}
+        try:
+            yield
+        finally:
+            self._saving.keys = None
+
+    def _sealing_key(self, subject: UUID) -> tuple[str, bytes]:
+        memo = getattr(self._saving, "keys", None)
+        if memo is None:
+            return self.keys.sealing_key(subject)
+        if subject not in memo:
+            memo[subject] = self.keys.sealing_key(subject)
+        return memo[subject]
 
     def to_stored_event(
         self, domain_event: DomainEventProtocol[UUID], previous: str | None = None
@@ -127,7 +147,7 @@ class ProtectedMapper(Mapper[UUID]):
         if subject is None:
             assert personal is not None
             subject = self._subject(personal, stream, state)
-        key_id, key = self.keys.sealing_key(subject)
+        key_id, key = self._sealing_key(subject)
         cipher = AESGCM(key)
         for field, value in values.items():
             nonce = os.urandom(NONCE_BYTES)
@@ -186,16 +206,18 @@ class ChainedEventStore(EventStore[UUID]):
         self, domain_events: Sequence[DomainEventProtocol[UUID]], **kwargs: Any
     ) -> list[Recording[UUID]]:
         links: dict[UUID, str] = {}
-        stored_events = []
-        for event in domain_events:
-            stream, version = event.originator_id, event.originator_version
-            previous = links.get(stream) or self._hash_before(stream, version)
-            stored = self.mapper.to_stored_event(event, previous=previous)
-            links[stream] = event_hash(stored)
-            stored_events.append(stored)
+        stored_events, digests = [], []
+        with self.mapper.one_save():
+            for event in domain_events:
+                stream, version = event.originator_id, event.originator_version
+                previous = links.get(stream) or self._hash_before(stream, version)
+                stored = self.mapper.to_stored_event(event, previous=previous)
+                links[stream] = event_hash(stored)
+                stored_events.append(stored)
+                digests.append(links[stream])
         notification_ids = self.recorder.insert_events(stored_events, **kwargs)
-        for stored in stored_events:
-            self._remember(stored.originator_id, stored.originator_version, event_hash(stored))
+        for stored, digest in zip(stored_events, digests, strict=True):
+            self._remember(stored.originator_id, stored.originator_version, digest)
         if not notification_ids:
             return []
         return [

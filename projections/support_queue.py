@@ -124,9 +124,16 @@ class SupportQueueView(View):
 
     def pending_credentials(self, requested_before: datetime) -> list[tuple[str, str]]:
         """(account_id, request_id) of credentials e-mails asked for before then, still unsent."""
+        return self._pending("support_pending_credentials", requested_before)
+
+    def pending_verifications(self, requested_before: datetime) -> list[tuple[str, str]]:
+        """(account_id, request_id) of e-mail changes asked for before then, no code drawn."""
+        return self._pending("support_pending_verifications", requested_before)
+
+    def _pending(self, table: str, requested_before: datetime) -> list[tuple[str, str]]:
         with self.database.transaction(commit=False) as cursor:
             cursor.execute(
-                "SELECT account_id, request_id FROM support_pending_credentials"
+                f"SELECT account_id, request_id FROM {table}"  # noqa: S608  (our tables)
                 " WHERE requested_at < %s ORDER BY requested_at",
                 (requested_before.isoformat(),),
             )
@@ -149,16 +156,6 @@ class SupportQueueView(View):
             "support_pending_verifications": verifications,
             "support_unerased": unerased,
         }
-
-    def pending_verifications(self, requested_before: datetime) -> list[tuple[str, str]]:
-        """(account_id, request_id) of e-mail changes asked for before then, no code drawn."""
-        with self.database.transaction(commit=False) as cursor:
-            cursor.execute(
-                "SELECT account_id, request_id FROM support_pending_verifications"
-                " WHERE requested_at < %s ORDER BY requested_at",
-                (requested_before.isoformat(),),
-            )
-            return [(r["account_id"], r["request_id"]) for r in cursor.fetchall()]
 
     def unerased_closures(self, closed_before: datetime) -> list[str]:
         with self.database.transaction(commit=False) as cursor:

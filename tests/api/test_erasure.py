@@ -21,7 +21,7 @@ from projections.support_queue import ERASED as QUEUE_ERASED
 from tests.api.test_audit import story
 from tests.api.test_registrations import HELENE, credentials, mails, register
 from tests.api.test_sign_in import OWN, bearer, sign_in
-from tests.conftest import settle
+from tests.conftest import database_text, settle
 
 A_QUESTION = "Nom de jeune fille de ma grand-mère ?"
 A_REGISTRATION_QUESTION = "Chien ?"  # the one story() registers with
@@ -54,27 +54,7 @@ def auditor(services) -> dict[str, str]:
 
 def service_data_text(services) -> str:
     """Every row of every table but the insurer's directory, as text (bytes decoded)."""
-    db = services.database
-    with db.transaction(commit=False) as cursor:
-        if db.kind == "sqlite":
-            cursor.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-        else:
-            cursor.execute(
-                "SELECT table_name AS name FROM information_schema.tables"
-                " WHERE table_schema = 'public'"
-            )
-        tables = [row["name"] for row in cursor.fetchall()]
-        assert set(tables) >= DIRECTORY_TABLES  # the exclusion names real tables
-        chunks = []
-        for table in sorted(set(tables) - DIRECTORY_TABLES):
-            cursor.execute(f'SELECT * FROM "{table}"')  # names come from the catalogue
-            for row in cursor.fetchall():
-                for value in row.values():
-                    if isinstance(value, bytes | bytearray | memoryview):
-                        chunks.append(bytes(value).decode("utf-8", "replace"))
-                    else:
-                        chunks.append(str(value))
-    return "\n".join(chunks)
+    return database_text(services, leave_out=DIRECTORY_TABLES)
 
 
 def a_personal_values() -> list[str]:

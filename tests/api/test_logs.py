@@ -5,31 +5,11 @@ from __future__ import annotations
 
 import io
 import json
-import logging
-from collections.abc import Iterator
 
 import pytest
 
-from adapters.logs import json_formatter
 from tests.api.test_registrations import mails, register
 from tests.api.test_sign_in import OWN, change_password, register_member, sign_in
-
-
-@pytest.fixture
-def json_log() -> Iterator[io.StringIO]:
-    """What the root logger writes, formatted exactly as in production."""
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(json_formatter())
-    root = logging.getLogger()
-    previous = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.INFO)
-    try:
-        yield stream
-    finally:
-        root.removeHandler(handler)
-        root.setLevel(previous)
 
 
 def lines(stream: io.StringIO) -> list[dict]:

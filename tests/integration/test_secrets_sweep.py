@@ -8,16 +8,12 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import dramatiq
-import pytest
 import redis
 
-from adapters.logs import json_formatter
 from app import create_app
 from tests.api.test_recovery_and_email import CODE, IDENTITY, NEW_EMAIL
 from tests.api.test_registrations import HELENE, credentials
@@ -50,22 +46,6 @@ def redis_text(url: str) -> str:
     return "\n".join(chunks)
 
 
-@pytest.fixture
-def logged() -> Iterator[io.StringIO]:
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(json_formatter())
-    root = logging.getLogger()
-    level = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG)
-    try:
-        yield stream
-    finally:
-        root.removeHandler(handler)
-        root.setLevel(level)
-
-
 def wait_for_mail(directory: Path, count: int) -> list:
     deadline = time.monotonic() + 30
     while len(messages := read_mail(directory)) < count:
@@ -75,7 +55,7 @@ def wait_for_mail(directory: Path, count: int) -> list:
 
 
 def test_no_secret_of_a_whole_story_is_left_anywhere(
-    tmp_path: Path, postgres_url: str, redis_url: str, logged: io.StringIO
+    tmp_path: Path, postgres_url: str, redis_url: str, json_log: io.StringIO
 ) -> None:
     settings = make_settings(tmp_path, postgres_url, ACCOUNTS_REDIS_URL=redis_url)
     app = create_app(settings)
@@ -126,7 +106,7 @@ def test_no_secret_of_a_whole_story_is_left_anywhere(
     places = {
         "database": postgres_dump(postgres_url),
         "redis": redis_text(redis_url),
-        "logs": logged.getvalue(),
+        "logs": json_log.getvalue(),
     }
     # The searches can find what is meant to be there.
     assert identifier in places["database"] and "RegistrationRequested" in places["database"]

@@ -28,7 +28,7 @@ from adapters.event_store import PREVIOUS, event_hash, previous_hash
 from projections.verify import verify_chain
 from tests.api.test_audit import story
 from tests.api.test_sign_in import OWN, bearer
-from tests.conftest import settle
+from tests.conftest import settle, table_names
 
 STORE_KEYS = {"_previous", "_hash", "_erased"}  # the store's bookkeeping, never the event's
 PROBLEM_NAMING = re.compile(
@@ -82,15 +82,7 @@ def events_table(services) -> tuple[str, str]:
     """The event store's table and its position column, checked against the catalogue."""
     db = services.database
     table = services.lifecycle.recorder.events_table_name
-    with db.transaction(commit=False) as cursor:
-        if db.kind == "sqlite":
-            cursor.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-        else:
-            cursor.execute(
-                "SELECT table_name AS name FROM information_schema.tables"
-                " WHERE table_schema = 'public'"
-            )
-        names = {row["name"] for row in cursor.fetchall()}
+    names = table_names(services)
     assert table in names, (table, names)
     assert table == ("stored_events" if db.kind == "sqlite" else "accountlifecycle_events")
     return table, "rowid" if db.kind == "sqlite" else "notification_id"
