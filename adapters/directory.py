@@ -69,18 +69,18 @@ class SqlMemberDirectory:
         self.database.create_tables(TABLES)
 
     def find(self, member_number: str) -> DirectoryEntry | None:
-        with self.database.transaction(commit=False) as cursor:
-            cursor.execute(
-                "SELECT * FROM directory_members WHERE member_number = %s", (member_number,)
-            )
-            member = cursor.fetchone()
-            if member is None:
-                return None
-            cursor.execute(
-                "SELECT * FROM directory_coverages WHERE member_number = %s ORDER BY contract_id",
-                (member_number,),
-            )
-            coverages = cursor.fetchall()
+        # One statement (a round trip, one snapshot): the member and their coverages.
+        rows = self.database.run(
+            "SELECT m.member_number, m.last_name, m.first_name, m.birth_date, m.retirement,"
+            " c.contract_id, c.contract_type, c.role, c.principal_member_number, c.relation"
+            " FROM directory_members m LEFT JOIN directory_coverages c"
+            " ON c.member_number = m.member_number"
+            " WHERE m.member_number = %s ORDER BY c.contract_id",
+            (member_number,),
+        )
+        if not rows:
+            return None
+        member = rows[0]
         return DirectoryEntry(
             member_number=member["member_number"],
             last_name=member["last_name"],
@@ -95,7 +95,8 @@ class SqlMemberDirectory:
                     principal_member_number=c["principal_member_number"],
                     relation=c["relation"],
                 )
-                for c in coverages
+                for c in rows
+                if c["contract_id"] is not None
             ),
         )
 

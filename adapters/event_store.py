@@ -34,7 +34,7 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import get_topic
 
-from adapters.keyring import NONCE_BYTES, KeyRing
+from adapters.keyring import NONCE_BYTES, KeyRing, NewKeys
 from domain.personal_data import ERASED, PERSONAL_EVENTS, PERSONAL_STATE, Personal
 
 PREVIOUS = "_previous"  # the predecessor's hash, inside the stored state
@@ -74,20 +74,32 @@ class ProtectedMapper(Mapper[UUID]):
         self._saving = threading.local()
 
     @contextmanager
-    def one_save(self) -> Iterator[None]:
+    def one_save(self) -> Iterator[NewKeys]:
+        """Within it, keys made and streams linked are collected, for the save's transaction
+        to write; each subject's key is read once."""
         self._saving.keys = {}
+        self._saving.new = NewKeys()
         try:
-            yield
+            yield self._saving.new
         finally:
-            self._saving.keys = None
+            self._saving.keys = self._saving.new = None
+
+    def _new_keys(self) -> NewKeys | None:
+        return getattr(self._saving, "new", None)
 
     def _sealing_key(self, subject: UUID) -> tuple[str, bytes]:
         memo = getattr(self._saving, "keys", None)
         if memo is None:
             return self.keys.sealing_key(subject)
         if subject not in memo:
-            memo[subject] = self.keys.sealing_key(subject)
+            memo[subject] = self.keys.sealing_key(subject, self._new_keys())
         return memo[subject]
+
+    def _subject_of(self, stream: UUID) -> UUID | None:
+        new = self._new_keys()
+        if new is not None and str(stream) in new.links:
+            return UUID(new.links[str(stream)])
+        return self.keys.subject_of(stream)
 
     def to_stored_event(
         self, domain_event: DomainEventProtocol[UUID], previous: str | None = None
@@ -134,7 +146,7 @@ class ProtectedMapper(Mapper[UUID]):
         if qualname == "Snapshot":
             fields = tuple(PERSONAL_STATE.get(state["topic"].rsplit(":", 1)[-1], {}))
             state["state"] = target = dict(state["state"])
-            subject = self.keys.subject_of(stream) or stream
+            subject = self._subject_of(stream) or stream
         else:
             personal = PERSONAL_EVENTS.get(qualname)
             if personal is None:
@@ -146,8 +158,16 @@ class ProtectedMapper(Mapper[UUID]):
             return
         if subject is None:
             assert personal is not None
-            subject = self._subject(personal, stream, state)
-        key_id, key = self._sealing_key(subject)
+            key_id, key = self._sealing_key(self._subject(personal, stream, state))
+        elif (found := self.keys.current_key(subject)) is not None:
+            key_id, key = found
+        else:
+            # A snapshot re-seals what its stream's events hold, so its subject has a key
+            # unless it was destroyed, by an erasure that ran while this copy of the account
+            # was being saved: it is stored as an erased account reads, never under a new key.
+            erased_as = PERSONAL_STATE.get(state["topic"].rsplit(":", 1)[-1], {})
+            target.update({field: erased_as[field] for field in values})
+            return
         cipher = AESGCM(key)
         for field, value in values.items():
             nonce = os.urandom(NONCE_BYTES)
@@ -164,11 +184,11 @@ class ProtectedMapper(Mapper[UUID]):
             state.get(personal.subject) if personal.subject else None
         )
         if named is not None:
-            self.keys.link(stream, named)
+            self.keys.link(stream, named, self._new_keys())
             return named
-        known = self.keys.subject_of(stream)
+        known = self._subject_of(stream)
         if known is None:
-            self.keys.link(stream, stream)
+            self.keys.link(stream, stream, self._new_keys())
         return known or stream
 
     def _open(self, stream: UUID, target: dict[str, Any], erased_as: dict[str, Any]) -> bool:
@@ -207,7 +227,7 @@ class ChainedEventStore(EventStore[UUID]):
     ) -> list[Recording[UUID]]:
         links: dict[UUID, str] = {}
         stored_events, digests = [], []
-        with self.mapper.one_save():
+        with self.mapper.one_save() as new_keys:
             for event in domain_events:
                 stream, version = event.originator_id, event.originator_version
                 previous = links.get(stream) or self._hash_before(stream, version)
@@ -215,7 +235,11 @@ class ChainedEventStore(EventStore[UUID]):
                 links[stream] = event_hash(stored)
                 stored_events.append(stored)
                 digests.append(links[stream])
+        if new_keys:
+            kwargs["new_keys"] = new_keys
         notification_ids = self.recorder.insert_events(stored_events, **kwargs)
+        if new_keys:
+            self.mapper.keys.written(new_keys)
         for stored, digest in zip(stored_events, digests, strict=True):
             self._remember(stored.originator_id, stored.originator_version, digest)
         if not notification_ids:

@@ -8,6 +8,11 @@ from prometheus_client import multiprocess
 from adapters.logs import json_formatter
 
 graceful_timeout = 30  # SIGTERM: stop accepting, finish what is in flight, then exit
+# A request spends about half its time waiting on PostgreSQL: threads let another use the CPU
+# meanwhile (bench/run.py: registrations went from ~210 to ~? per second on 2 cores), and bcrypt
+# releases the GIL. Keep-alive spares a client a connection per request.
+worker_class = "gthread"
+threads = int(os.environ.get("WEB_THREADS", "4"))
 accesslog = None  # the application logs each request itself, with its request id
 logconfig_dict = {
     "version": 1,

@@ -10,7 +10,10 @@ import os
 import threading
 import time
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 from uuid import UUID
 
 from cryptography.hazmat.primitives import hashes
@@ -27,6 +30,38 @@ NONCE_BYTES = 12
 
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
+
+
+@dataclass
+class NewKeys:
+    """The keys made and the streams linked while one save was mapped: written by the event
+    recorder in the save's own transaction (adapters/recorders.py), so a registration is one
+    transaction, not four. A key row that another process wrote first for the same subject
+    fails the whole save (IntegrityError), which is retried with that process's key."""
+
+    keys: list[tuple[str, str, str, str]] = field(default_factory=list)
+    links: dict[str, str] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return bool(self.keys or self.links)
+
+    def statements(self) -> list[tuple[str, Sequence[Any]]]:
+        """(SQL with %s placeholders, parameters), a statement per table."""
+        found: list[tuple[str, Sequence[Any]]] = []
+        if self.keys:
+            found.append((
+                "INSERT INTO personal_keys (key_id, subject, wrapped, created_at) VALUES "  # noqa: S608
+                + ", ".join(["(%s, %s, %s, %s)"] * len(self.keys)),
+                [value for row in self.keys for value in row],
+            ))
+        if self.links:
+            found.append((
+                "INSERT INTO stream_subjects (stream_id, subject) VALUES "  # noqa: S608  (placeholders)
+                + ", ".join(["(%s, %s)"] * len(self.links))
+                + " ON CONFLICT (stream_id) DO NOTHING",
+                [value for row in self.links.items() for value in row],
+            ))
+        return found
 
 
 class KeyRing:
@@ -56,31 +91,42 @@ class KeyRing:
     def create_tables(self) -> None:
         self.database.create_tables(self.tables)
 
-    def sealing_key(self, subject: UUID) -> tuple[str, bytes]:
+    def sealing_key(
+        self, subject: UUID, new_keys: NewKeys | None = None
+    ) -> tuple[str, bytes]:
         """The subject's current key, made on first use. Read from the table every time, so
-        that nothing is sealed with a key another process has just destroyed."""
+        that nothing is sealed with a key another process has just destroyed. A new key goes
+        into `new_keys` when given (the save writes it), else is written at once."""
+        found = self.current_key(subject)
+        if found is not None:
+            return found
+        key_id, key = uuid.uuid4().hex, AESGCM.generate_key(bit_length=256)
+        created = (key_id, str(subject), self._wrap(key_id, key), datetime.now(UTC).isoformat())
+        if new_keys is not None:
+            new_keys.keys.append(created)
+            return key_id, key
+        # A write as the transaction's first statement: SQLite then waits for the lock
+        # instead of failing to upgrade a read lock. The loser of a race reads the winner's.
+        with self.database.transaction() as cursor:
+            cursor.execute(
+                "INSERT INTO personal_keys (key_id, subject, wrapped, created_at)"
+                " VALUES (%s, %s, %s, %s) ON CONFLICT (subject) DO NOTHING",
+                created,
+            )
+        found = self.current_key(subject)
+        assert found is not None
+        return found
+
+    def current_key(self, subject: UUID) -> tuple[str, bytes] | None:
+        """The subject's key if they have one (none yet, or destroyed: None)."""
         row = self._current(subject)
-        if row is None:
-            key_id, key = uuid.uuid4().hex, AESGCM.generate_key(bit_length=256)
-            # A write as the transaction's first statement: SQLite then waits for the lock
-            # instead of failing to upgrade a read lock. The loser of a race reads the winner's.
-            with self.database.transaction() as cursor:
-                cursor.execute(
-                    "INSERT INTO personal_keys (key_id, subject, wrapped, created_at)"
-                    " VALUES (%s, %s, %s, %s) ON CONFLICT (subject) DO NOTHING",
-                    (key_id, str(subject), self._wrap(key_id, key),
-                     datetime.now(UTC).isoformat()),
-                )
-            row = self._current(subject)
-        assert row is not None
-        return row["key_id"], self._unwrap(row["key_id"], row["wrapped"])
+        return None if row is None else (row["key_id"], self._unwrap(row["key_id"], row["wrapped"]))
 
     def _current(self, subject: UUID) -> dict[str, str] | None:
-        with self.database.transaction(commit=False) as cursor:
-            cursor.execute(
-                "SELECT key_id, wrapped FROM personal_keys WHERE subject = %s", (str(subject),)
-            )
-            return cursor.fetchone()
+        rows = self.database.run(
+            "SELECT key_id, wrapped FROM personal_keys WHERE subject = %s", (str(subject),)
+        )
+        return rows[0] if rows else None
 
     def opening_key(self, key_id: str) -> bytes | None:
         """The key with this id, or None once destroyed."""
@@ -88,14 +134,13 @@ class KeyRing:
         cached = self._open.get(key_id)
         if cached is not None and cached[1] > now:
             return cached[0]
-        with self.database.transaction(commit=False) as cursor:
-            cursor.execute(
-                "SELECT wrapped, subject FROM personal_keys WHERE key_id = %s", (key_id,)
-            )
-            row = cursor.fetchone()
-        if row is None:
+        rows = self.database.run(
+            "SELECT wrapped, subject FROM personal_keys WHERE key_id = %s", (key_id,)
+        )
+        if not rows:
             self._open.pop(key_id, None)
             return None
+        row = rows[0]
         key = self._unwrap(key_id, row["wrapped"])
         with self._lock:
             if len(self._open) > 100_000:
@@ -107,19 +152,21 @@ class KeyRing:
         cached = self._subjects.get(str(stream_id))
         if cached is not None:
             return UUID(cached)
-        with self.database.transaction(commit=False) as cursor:
-            cursor.execute(
-                "SELECT subject FROM stream_subjects WHERE stream_id = %s", (str(stream_id),)
-            )
-            row = cursor.fetchone()
-        if row is None:
+        rows = self.database.run(
+            "SELECT subject FROM stream_subjects WHERE stream_id = %s", (str(stream_id),)
+        )
+        if not rows:
             return None
-        self._remember(str(stream_id), row["subject"])
-        return UUID(row["subject"])
+        self._remember(str(stream_id), rows[0]["subject"])
+        return UUID(rows[0]["subject"])
 
-    def link(self, stream_id: UUID, subject: UUID) -> None:
-        """Record that the stream belongs to the subject (its first word on it stands)."""
+    def link(self, stream_id: UUID, subject: UUID, new_keys: NewKeys | None = None) -> None:
+        """Record that the stream belongs to the subject (its first word on it stands); in
+        `new_keys` when given, for the save to write."""
         if self._subjects.get(str(stream_id)) is not None:
+            return
+        if new_keys is not None:
+            new_keys.links.setdefault(str(stream_id), str(subject))
             return
         with self.database.transaction() as cursor:
             cursor.execute(
@@ -136,6 +183,11 @@ class KeyRing:
         with self._lock:
             for key_id in [k for k, v in self._open.items() if v[2] == str(subject)]:
                 del self._open[key_id]
+
+    def written(self, new_keys: NewKeys) -> None:
+        """The save that carried them committed: their links are known from now on."""
+        for stream_id, subject in new_keys.links.items():
+            self._remember(stream_id, subject)
 
     def _remember(self, stream_id: str, subject: str) -> None:
         with self._lock:

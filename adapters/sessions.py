@@ -101,13 +101,12 @@ class MemberSessions:
         token = secrets.token_urlsafe(32)
         now = self.clock()
         expires_at = now + ABSOLUTE_LIFETIME
-        with self.database.transaction() as cursor:
-            cursor.execute(
-                "INSERT INTO member_sessions (token_digest, account_id, identifier, temporary,"
-                " created_at, last_seen_at, expires_at) VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                (token_digest(token), str(account_id), identifier, int(temporary),
-                 now.isoformat(), now.isoformat(), expires_at.isoformat()),
-            )
+        self.database.run(
+            "INSERT INTO member_sessions (token_digest, account_id, identifier, temporary,"
+            " created_at, last_seen_at, expires_at) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+            (token_digest(token), str(account_id), identifier, int(temporary),
+             now.isoformat(), now.isoformat(), expires_at.isoformat()),
+        )
         return token, expires_at
 
     def find(self, token: str) -> MemberSession | None:
@@ -118,17 +117,15 @@ class MemberSessions:
         # comes first, so that SQLite waits for its lock rather than failing to upgrade a read
         # lock when another process writes at the same moment. Instants are stored as UTC ISO
         # strings, whose text order is time order.
-        with self.database.transaction() as cursor:
-            cursor.execute(
-                "UPDATE member_sessions SET last_seen_at = %s WHERE token_digest = %s"
-                " AND expires_at > %s AND last_seen_at > %s RETURNING *",
-                (now.isoformat(), digest, now.isoformat(), (now - IDLE_TIMEOUT).isoformat()),
-            )
-            row = cursor.fetchone()
-        if row is None:
-            with self.database.transaction() as cursor:  # expired, or never was
-                cursor.execute("DELETE FROM member_sessions WHERE token_digest = %s", (digest,))
+        rows = self.database.run(
+            "UPDATE member_sessions SET last_seen_at = %s WHERE token_digest = %s"
+            " AND expires_at > %s AND last_seen_at > %s RETURNING *",
+            (now.isoformat(), digest, now.isoformat(), (now - IDLE_TIMEOUT).isoformat()),
+        )
+        if not rows:  # expired, or never was
+            self.database.run("DELETE FROM member_sessions WHERE token_digest = %s", (digest,))
             return None
+        row = rows[0]
         expires_at = datetime.fromisoformat(row["expires_at"])
         return MemberSession(
             digest, UUID(row["account_id"]), row["identifier"], bool(row["temporary"]), expires_at

@@ -1,4 +1,4 @@
-"""Loading an account with 10 and with 10,000 events (snapshots every 50), in the same run.
+"""Loading an account with 10 and with 10,000 events (with snapshots), in the same run.
 
     .venv/bin/python -m bench.account_load [--database-url postgresql://...]
 """
@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime
 from app import build_services
 from bench.common import arguments, bench_settings, store_name, timed_ms
 from domain.account import Account
+from domain.application import SNAPSHOT_EVERY
 from domain.personal_data import member_key
 
 SIZES = (10, 10_000)
@@ -31,7 +32,7 @@ def account_with(services, events: int) -> uuid.UUID:
     while account.version < events:
         for _ in range(min(500, events - account.version)):
             account.set_alerts(not account.alerts_reimbursements, datetime.now(UTC))
-        lifecycle.save(account)  # takes the snapshots every 50 versions
+        lifecycle.save(account)  # takes the snapshots
     return account.id
 
 
@@ -48,7 +49,8 @@ def main() -> None:
             )
         services.close()
     store = store_name(settings)
-    print(f"account load, {store}, snapshots every 50 events, {LOADS} loads (median / p99 ms):")
+    print(f"account load, {store}, snapshots every {SNAPSHOT_EVERY} events, {LOADS} loads"
+          " (median / p99 ms):")
     for size in SIZES:
         print(f"  {size:>6} events: {results[size][0]:.2f} / {results[size][1]:.2f}")
     print(f"  ratio of medians: {results[SIZES[-1]][0] / results[SIZES[0]][0]:.2f}"

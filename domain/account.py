@@ -14,6 +14,8 @@ from domain.errors import (
     EmailVerificationInvalidError,
     InvalidTransitionError,
 )
+from domain.mail import MailOutcome
+from domain.personal_data import PERSONAL_STATE
 from domain.states import AccountStatus, check_transition
 
 CREDENTIALS_EMAIL_CAP = 3
@@ -82,6 +84,7 @@ class Account(Aggregate):
         self.email_change: EmailChange | None = None
         self.alerts_reimbursements = False
         self.personal_data_erased = False
+        self.notified_versions: list[int] = []  # events whose notice's outcome is recorded
 
     @property
     def is_open(self) -> bool:
@@ -187,6 +190,18 @@ class Account(Aggregate):
             request_id=request_id, identifier=self.identifier, actor="system:mail-check",
             timestamp=at,
         )
+
+    def record_notice(self, about_version: int, outcome: str, at: datetime) -> None:
+        """How the notice of the event at `about_version` ended; once per event. A closed or
+        erased account takes it too: the closure's own notice goes out after the closure."""
+        outcome = MailOutcome(outcome)
+        if not 1 <= about_version <= self.version:
+            raise ValueError(f"no event {about_version} to notify of")
+        if about_version not in self.notified_versions:
+            self.notice_sent(
+                about_version=about_version, outcome=outcome.value, actor="system:mailer",
+                timestamp=at,
+            )
 
     # Sign-in and lockout.
 
@@ -394,10 +409,20 @@ class Account(Aggregate):
     @event("PersonalDataErased")
     def personal_data_erased_(self, member_key: UUID, actor: str, timestamp: datetime) -> None:
         self.personal_data_erased = True
+        # In memory too, what the account reads as once reloaded: a copy a process still holds
+        # cannot then be snapshotted, or shown, with the member's data.
+        for field, erased in PERSONAL_STATE["Account"].items():
+            setattr(self, field, erased)
 
     @event("ClosureRequested")
     def closure_requested(self, request_id: UUID, actor: str, timestamp: datetime) -> None:
         pass  # the support request carries the matter; the account keeps the trace
+
+    @event("NoticeSent")
+    def notice_sent(
+        self, about_version: int, outcome: str, actor: str, timestamp: datetime
+    ) -> None:
+        self.notified_versions.append(about_version)
 
     @event("CredentialsEmailOverdue")
     def credentials_email_overdue(

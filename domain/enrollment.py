@@ -7,7 +7,8 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.errors import AlreadyDecidedError
+from domain.errors import AlreadyDecidedError, InvalidTransitionError
+from domain.mail import MailOutcome
 from domain.states import EnrollmentStatus, check_transition
 
 SYSTEM = "system:registration"
@@ -42,6 +43,7 @@ class Enrollment(Aggregate):
         self.account_id: UUID | None = None
         self.decided_at: datetime | None = None
         self.directory_names: dict[str, str] | None = None
+        self.rejection_email: str | None = None  # how the rejection e-mail ended
 
     # Commands: guard, then trigger. The decorated methods only assign.
 
@@ -73,6 +75,14 @@ class Enrollment(Aggregate):
         self._check_undecided()
         check_transition(self.status, EnrollmentStatus.REJECTED)
         self.identity_rejected(agent=agent, note=note, actor=f"support:{agent}", timestamp=at)
+
+    def record_rejection_email(self, outcome: str, at: datetime) -> None:
+        """How the e-mail telling of the rejection ended; once."""
+        outcome = MailOutcome(outcome)
+        if self.status != EnrollmentStatus.REJECTED:
+            raise InvalidTransitionError(f"a {self.status} registration is sent no rejection")
+        if self.rejection_email is None:
+            self.rejection_email_sent(outcome=outcome.value, actor="system:mailer", timestamp=at)
 
     def _check_undecided(self) -> None:
         if self.status in (EnrollmentStatus.APPROVED, EnrollmentStatus.REJECTED):
@@ -117,3 +127,7 @@ class Enrollment(Aggregate):
     def identity_rejected(self, agent: str, note: str, actor: str, timestamp: datetime) -> None:
         self.status = EnrollmentStatus.REJECTED
         self.decided_at = timestamp
+
+    @event("RejectionEmailSent")
+    def rejection_email_sent(self, outcome: str, actor: str, timestamp: datetime) -> None:
+        self.rejection_email = outcome

@@ -9,6 +9,9 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.indexes import NAMESPACE
 
+# Why a reimbursement's alert was not sent: nobody to send it to, or nobody who asked for it.
+ALERT_SKIP_REASONS = frozenset({"no_account", "account_closed", "not_subscribed"})
+
 
 class Reimbursement(Aggregate):
     """Its id comes from the feed's reimbursement_id, so a replay cannot record it twice."""
@@ -42,17 +45,33 @@ class Reimbursement(Aggregate):
         self.paid_at = paid_at
         self.amount = amount
         self.alert_sent = False
+        self.alert_skipped: str | None = None  # why no alert went, once decided
 
     def same_as(self, **fields: object) -> bool:
         """A replay carries the same facts; the same id with other facts is not a replay."""
         return all(getattr(self, name) == value for name, value in fields.items())
 
+    @property
+    def alert_settled(self) -> bool:
+        """Sent or skipped: every reimbursement ends with one of the two, once."""
+        return self.alert_sent or self.alert_skipped is not None
+
     def record_alert_sent(self, account_id: UUID, at: datetime) -> None:
-        if not self.alert_sent:
+        if not self.alert_settled:
             self.reimbursement_alert_sent(
                 account_id=account_id, actor="system:alerts", timestamp=at
             )
 
+    def skip_alert(self, reason: str, at: datetime) -> None:
+        if reason not in ALERT_SKIP_REASONS:
+            raise ValueError(f"unknown reason to skip an alert: {reason}")
+        if not self.alert_settled:
+            self.reimbursement_alert_skipped(reason=reason, actor="system:alerts", timestamp=at)
+
     @event("ReimbursementAlertSent")
     def reimbursement_alert_sent(self, account_id: UUID, actor: str, timestamp: datetime) -> None:
         self.alert_sent = True
+
+    @event("ReimbursementAlertSkipped")
+    def reimbursement_alert_skipped(self, reason: str, actor: str, timestamp: datetime) -> None:
+        self.alert_skipped = reason

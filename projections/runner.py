@@ -1,10 +1,10 @@
 """Feeding projections from the notification log, resuming from each one's tracking position.
 
 The SQLite recorder has no subscribe(), so rather than the library's ProjectionRunner we read
-select_notifications() from the last tracked position, on both engines. Each event's rows and
-its tracking record are written in one transaction (the view does that), so a crash neither
-loses nor doubles an update; a second runner that loses the race on the tracking row gets an
-IntegrityError, rolls back, and reads on from the new position.
+select_notifications() from the last tracked position, on both engines. A batch of events'
+rows and the tracking record of its last are written in one transaction (the view does that),
+so a crash neither loses nor doubles an update; a second runner that loses the race on the
+tracking row gets an IntegrityError, rolls back, and reads on from the new position.
 """
 
 from __future__ import annotations
@@ -25,20 +25,28 @@ def catch_up(
     app: Application[Any], projection: Any, batch: int = BATCH, stop: int | None = None
 ) -> int:
     """Process what the projection has not seen yet (up to position `stop` if given), one
-    batch at most; returns how many."""
+    batch at most, in one transaction; returns how many."""
     last = projection.view.max_tracking_id(projection.name) or 0
     notifications = app.recorder.select_notifications(start=last + 1, limit=batch, stop=stop)
-    for notification in notifications:
-        event = app.mapper.to_domain_event(notification)
-        try:
-            projection.process_event(event, Tracking(projection.name, notification.id))
-        except IntegrityError:
-            if (projection.view.max_tracking_id(projection.name) or 0) >= notification.id:
-                return 0  # another runner got there first: read again from its position
-            # Nobody moved the position: the projection's own statements broke a constraint.
-            log.error("projection %s cannot apply event %d", projection.name, notification.id)
-            raise
-    return len(notifications)
+    events = [(app.mapper.to_domain_event(n), n.id) for n in notifications]
+    try:
+        with projection.view.batch():
+            for event, position in events:
+                projection.process_event(event, Tracking(projection.name, position))
+    except IntegrityError:
+        if (projection.view.max_tracking_id(projection.name) or 0) > last:
+            return 0  # another runner got there first: read again from its position
+        # Nobody moved the position: some event's own statements broke a constraint. One
+        # transaction each names it (and applies those before it).
+        for event, position in events:
+            try:
+                projection.process_event(event, Tracking(projection.name, position))
+            except IntegrityError:
+                if (projection.view.max_tracking_id(projection.name) or 0) >= position:
+                    return 0
+                log.error("projection %s cannot apply event %d", projection.name, position)
+                raise
+    return len(events)
 
 
 class ProjectionThread:

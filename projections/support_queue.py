@@ -15,7 +15,9 @@ from eventsourcing.projection import Projection
 from domain.account import Account
 from domain.enrollment import Enrollment
 from domain.indexes import NAMESPACE
+from domain.mail import MailKind, mail_due
 from domain.personal_data import is_erased
+from domain.reimbursement import Reimbursement
 from domain.support_request import SupportRequest
 from projections.view import Statement, View
 
@@ -84,10 +86,20 @@ class SupportQueueView(View):
             account_id TEXT PRIMARY KEY,
             closed_at TEXT NOT NULL
         )""",
+        # Notices, rejection e-mails and reimbursement alerts whose outcome is not recorded yet
+        # (the reconciler's): the source is the account, registration or reimbursement, the
+        # version that of its event the e-mail is about.
+        """CREATE TABLE IF NOT EXISTS support_pending_mail (
+            kind TEXT NOT NULL,
+            source_id TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            committed_at TEXT NOT NULL,
+            PRIMARY KEY (kind, source_id, version)
+        )""",
     )
     table_names = (
         "support_queue_items", "support_pending_credentials", "support_pending_verifications",
-        "support_unerased",
+        "support_unerased", "support_pending_mail",
     )
 
     def list_items(
@@ -124,20 +136,36 @@ class SupportQueueView(View):
 
     def pending_credentials(self, requested_before: datetime) -> list[tuple[str, str]]:
         """(account_id, request_id) of credentials e-mails asked for before then, still unsent."""
-        return self._pending("support_pending_credentials", requested_before)
+        return self._older(
+            "support_pending_credentials", ("account_id", "request_id"), "requested_at",
+            requested_before,
+        )
 
     def pending_verifications(self, requested_before: datetime) -> list[tuple[str, str]]:
         """(account_id, request_id) of e-mail changes asked for before then, no code drawn."""
-        return self._pending("support_pending_verifications", requested_before)
+        return self._older(
+            "support_pending_verifications", ("account_id", "request_id"), "requested_at",
+            requested_before,
+        )
 
-    def _pending(self, table: str, requested_before: datetime) -> list[tuple[str, str]]:
+    def pending_mail(self, committed_before: datetime) -> list[tuple[str, str, int]]:
+        """(kind, source_id, version) of the e-mails called for before then, not settled."""
+        return self._older(
+            "support_pending_mail", ("kind", "source_id", "version"), "committed_at",
+            committed_before,
+        )
+
+    def _older(
+        self, table: str, columns: tuple[str, ...], at: str, before: datetime
+    ) -> list[Any]:
+        """The columns of the table's rows whose instant `at` is before then, oldest first."""
         with self.database.transaction(commit=False) as cursor:
             cursor.execute(
-                f"SELECT account_id, request_id FROM {table}"  # noqa: S608  (our tables)
-                " WHERE requested_at < %s ORDER BY requested_at",
-                (requested_before.isoformat(),),
+                f"SELECT {', '.join(columns)} FROM {table}"  # noqa: S608  (our own names)
+                f" WHERE {at} < %s ORDER BY {at}",
+                (before.isoformat(),),
             )
-            return [(r["account_id"], r["request_id"]) for r in cursor.fetchall()]
+            return [tuple(row[c] for c in columns) for row in cursor.fetchall()]
 
     def all_rows(self) -> dict[str, list[dict[str, Any]]]:
         """Every row of every table, in a stable order: what `audit verify` compares."""
@@ -150,20 +178,19 @@ class SupportQueueView(View):
             verifications = cursor.fetchall()
             cursor.execute("SELECT * FROM support_unerased ORDER BY account_id")
             unerased = cursor.fetchall()
+            cursor.execute("SELECT * FROM support_pending_mail ORDER BY kind, source_id, version")
+            mail = cursor.fetchall()
         return {
             "support_queue_items": items,
             "support_pending_credentials": pending,
             "support_pending_verifications": verifications,
             "support_unerased": unerased,
+            "support_pending_mail": mail,
         }
 
     def unerased_closures(self, closed_before: datetime) -> list[str]:
-        with self.database.transaction(commit=False) as cursor:
-            cursor.execute(
-                "SELECT account_id FROM support_unerased WHERE closed_at < %s ORDER BY closed_at",
-                (closed_before.isoformat(),),
-            )
-            return [r["account_id"] for r in cursor.fetchall()]
+        rows = self._older("support_unerased", ("account_id",), "closed_at", closed_before)
+        return [account_id for (account_id,) in rows]
 
 
 def _open_item(
@@ -203,6 +230,30 @@ def _newest_pending(table: str, event: Any) -> list[Statement]:
     ]
 
 
+def _pending_mail(event: Any) -> list[Statement]:
+    """The e-mail the event calls for, if any, is pending until its outcome is recorded."""
+    kind = mail_due(event)
+    if kind is None:
+        return []
+    return [(
+        "INSERT INTO support_pending_mail (kind, source_id, version, committed_at)"
+        " VALUES (%s, %s, %s, %s)",
+        [kind.value, str(event.originator_id), event.originator_version,
+         event.timestamp.isoformat()],
+    )]
+
+
+def _mail_settled(kind: MailKind, event: Any, version: int | None = None) -> Statement:
+    """The outcome of the source's e-mail of that kind: of the event at `version`, or of its
+    only one (a registration is rejected once, a reimbursement alerted at most once)."""
+    sql = "DELETE FROM support_pending_mail WHERE kind = %s AND source_id = %s"
+    params: list[Any] = [kind.value, str(event.originator_id)]
+    if version is not None:
+        sql += " AND version = %s"
+        params.append(version)
+    return sql, params
+
+
 def _decision(decision: str, event: Any) -> dict[str, Any]:
     return {"decision": decision, "agent": event.agent, "note": event.note}
 
@@ -210,14 +261,21 @@ def _decision(decision: str, event: Any) -> dict[str, Any]:
 class SupportQueue(Projection[SupportQueueView]):
     name = "support_queue"
 
-    @singledispatchmethod
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:
-        self.view.record(tracking)  # events the queue ignores still move its position
+        # The rows an event changes and the queue's position, in one transaction; an event
+        # the queue ignores changes no row, and still moves the position.
+        self.view.record(
+            tracking, [*self.changes(domain_event, tracking), *_pending_mail(domain_event)]
+        )
 
-    @process_event.register
+    @singledispatchmethod
+    def changes(self, domain_event: Any, tracking: Tracking) -> list[Statement]:
+        return []
+
+    @changes.register
     def identity_flagged(
         self, event: Enrollment.IdentityMismatchFlagged, tracking: Tracking
-    ) -> None:
+    ) -> list[Statement]:
         registration = str(event.originator_id)
         if is_erased(event):
             summary, details, member_number = ERASED, {}, None
@@ -231,43 +289,46 @@ class SupportQueue(Projection[SupportQueueView]):
             details = {"member_number": event.member_number, "declared": declared,
                        "directory": directory}
             member_number = event.member_number
-        self.view.record(tracking, [_open_item(
+        return [_open_item(
             "identity_review", registration, tracking, event.timestamp, summary, details,
             registration_id=registration, member_number=member_number,
             member_key=str(event.member_key),
-        )])
+        )]
 
-    @process_event.register
-    def identity_approved(self, event: Enrollment.IdentityApproved, tracking: Tracking) -> None:
+    @changes.register
+    def identity_approved(
+        self, event: Enrollment.IdentityApproved, tracking: Tracking
+    ) -> list[Statement]:
         registration = str(event.originator_id)
-        self.view.record(tracking, [
+        return [
             _close_item(
                 "identity_review", registration, event.timestamp, _decision("approve", event)
             ),
             ("UPDATE support_queue_items SET account_id = %s WHERE item_id = %s",
              [str(event.account_id), item_id("identity_review", registration)]),
-        ])
+        ]
 
-    @process_event.register
-    def identity_rejected(self, event: Enrollment.IdentityRejected, tracking: Tracking) -> None:
+    @changes.register
+    def identity_rejected(
+        self, event: Enrollment.IdentityRejected, tracking: Tracking
+    ) -> list[Statement]:
         registration = str(event.originator_id)
-        self.view.record(tracking, [_close_item(
+        return [_close_item(
             "identity_review", registration, event.timestamp, _decision("reject", event)
-        )])
+        )]
 
-    @process_event.register
+    @changes.register
     def request_submitted(
         self, event: SupportRequest.SupportRequestSubmitted, tracking: Tracking
-    ) -> None:
+    ) -> list[Statement]:
         kind, request = event.kind, str(event.originator_id)
         account = str(event.account_id) if event.account_id else None
         member = str(event.member_key) if event.member_key else None
         if is_erased(event):
-            self.view.record(tracking, [_open_item(
+            return [_open_item(
                 kind, request, tracking, event.timestamp, ERASED, {}, request_id=request,
                 account_id=account, member_key=member,
-            )])
-            return
+            )]
         who = f"{event.first_name} {event.last_name}"
         summary = {
             "email_update": f"Changement d'adresse e-mail demandé par {who}",
@@ -281,111 +342,142 @@ class SupportQueue(Projection[SupportQueueView]):
             "identifier": event.identifier, "email": event.email, "new_email": event.new_email,
             "account_found": event.account_id is not None,
         }
-        self.view.record(tracking, [_open_item(
+        return [_open_item(
             kind, request, tracking, event.timestamp, summary, details, request_id=request,
             identifier=event.identifier, member_number=event.member_number, account_id=account,
             member_key=member,
-        )])
+        )]
 
-    @process_event.register
+    @changes.register
     def request_accepted(
         self, event: SupportRequest.SupportRequestAccepted, tracking: Tracking
-    ) -> None:
-        self._close_request(event, tracking, "accept")
+    ) -> list[Statement]:
+        return self._close_request(event, "accept")
 
-    @process_event.register
+    @changes.register
     def request_rejected(
         self, event: SupportRequest.SupportRequestRejected, tracking: Tracking
-    ) -> None:
-        self._close_request(event, tracking, "reject")
+    ) -> list[Statement]:
+        return self._close_request(event, "reject")
 
-    def _close_request(self, event: Any, tracking: Tracking, decision: str) -> None:
+    @staticmethod
+    def _close_request(event: Any, decision: str) -> list[Statement]:
         request = str(event.originator_id)
-        self.view.record(tracking, [
+        return [
             _close_item(kind, request, event.timestamp, _decision(decision, event))
             for kind in ("email_update", "closure", "other")
-        ])
+        ]
 
-    @process_event.register
+    @changes.register
     def credentials_requested(
         self, event: Account.CredentialsRequested, tracking: Tracking
-    ) -> None:
+    ) -> list[Statement]:
         # A newer request supersedes older unsent ones: only the newest can become overdue.
-        self.view.record(tracking, _newest_pending("support_pending_credentials", event))
+        return _newest_pending("support_pending_credentials", event)
 
-    @process_event.register
-    def credentials_sent(self, event: Account.CredentialsEmailSent, tracking: Tracking) -> None:
+    @changes.register
+    def credentials_sent(
+        self, event: Account.CredentialsEmailSent, tracking: Tracking
+    ) -> list[Statement]:
         account = str(event.originator_id)
-        self.view.record(tracking, [
+        return [
             ("DELETE FROM support_pending_credentials WHERE request_id = %s", [event.request_id]),
             ("UPDATE support_queue_items SET status = 'closed', closed_at = %s"
              " WHERE kind = 'undelivered_email' AND account_id = %s AND status = 'open'",
              [event.timestamp.isoformat(), account]),
-        ])
+        ]
 
-    @process_event.register
+    @changes.register
     def credentials_overdue(
         self, event: Account.CredentialsEmailOverdue, tracking: Tracking
-    ) -> None:
+    ) -> list[Statement]:
         account = str(event.originator_id)
         summary = (
             f"E-mail des codes d'accès non remis une heure après la demande "
             f"(identifiant {event.identifier})"
         )
         details = {"identifier": event.identifier, "request_id": event.request_id}
-        self.view.record(tracking, [
+        return [
             ("DELETE FROM support_pending_credentials WHERE request_id = %s", [event.request_id]),
             _open_item("undelivered_email", event.request_id, tracking, event.timestamp, summary,
                        details, identifier=event.identifier, account_id=account),
-        ])
+        ]
 
-    @process_event.register
+    @changes.register
     def email_change_requested(
         self, event: Account.EmailChangeRequested, tracking: Tracking
-    ) -> None:
+    ) -> list[Statement]:
         # A newer change replaces the older one: only its code is still to be drawn.
-        self.view.record(tracking, _newest_pending("support_pending_verifications", event))
+        return _newest_pending("support_pending_verifications", event)
 
-    @process_event.register
+    @changes.register
     def email_verification_issued(
         self, event: Account.EmailVerificationIssued, tracking: Tracking
-    ) -> None:
-        self.view.record(tracking, [(
+    ) -> list[Statement]:
+        return [(
             "DELETE FROM support_pending_verifications WHERE request_id = %s", [event.request_id]
-        )])
+        )]
 
-    @process_event.register
-    def email_changed(self, event: Account.EmailChanged, tracking: Tracking) -> None:
-        self.view.record(tracking, [(
+    @changes.register
+    def email_changed(
+        self, event: Account.EmailChanged, tracking: Tracking
+    ) -> list[Statement]:
+        return [(
             "DELETE FROM support_pending_verifications WHERE account_id = %s",
             [str(event.originator_id)],
-        )])
+        )]
 
-    @process_event.register
-    def account_closed(self, event: Account.AccountClosed, tracking: Tracking) -> None:
+    @changes.register
+    def account_closed(
+        self, event: Account.AccountClosed, tracking: Tracking
+    ) -> list[Statement]:
         account = str(event.originator_id)
-        self.view.record(tracking, [
+        return [
             ("DELETE FROM support_pending_credentials WHERE account_id = %s", [account]),
             ("DELETE FROM support_pending_verifications WHERE account_id = %s", [account]),
             ("INSERT INTO support_unerased (account_id, closed_at) VALUES (%s, %s)",
              [account, event.timestamp.isoformat()]),
-        ])
+        ]
 
-    @process_event.register
+    @changes.register
     def personal_data_erased(
         self, event: Account.PersonalDataErased, tracking: Tracking
-    ) -> None:
+    ) -> list[Statement]:
         # The queue keeps the matter, not the person: every item about the account or its
         # member (a rejected review, a request made before the account existed) loses its
         # personal data. Matched by pseudonymous keys, so a replay of the erased events,
         # which cannot read the member number, erases exactly the same items.
         account = str(event.originator_id)
-        self.view.record(tracking, [
+        return [
             ("UPDATE support_queue_items SET summary = %s, details = %s, identifier = NULL,"
              " decision = NULL, member_number = NULL WHERE account_id = %s OR member_key = %s",
              [ERASED, "{}", account, str(event.member_key)]),
             ("DELETE FROM support_unerased WHERE account_id = %s", [account]),
-        ])
+        ]
+
+    # The outcomes that settle pending mail (what calls for it: domain/mail.py).
+
+    @changes.register
+    def notice_sent(self, event: Account.NoticeSent, tracking: Tracking) -> list[Statement]:
+        return [_mail_settled(MailKind.NOTICE, event, event.about_version)]
+
+    @changes.register
+    def rejection_email_sent(
+        self, event: Enrollment.RejectionEmailSent, tracking: Tracking
+    ) -> list[Statement]:
+        return [_mail_settled(MailKind.REJECTION, event)]
+
+    @changes.register
+    def alert_sent(
+        self, event: Reimbursement.ReimbursementAlertSent, tracking: Tracking
+    ) -> list[Statement]:
+        return [_mail_settled(MailKind.REIMBURSEMENT_ALERT, event)]
+
+    @changes.register
+    def alert_skipped(
+        self, event: Reimbursement.ReimbursementAlertSkipped, tracking: Tracking
+    ) -> list[Statement]:
+        return [_mail_settled(MailKind.REIMBURSEMENT_ALERT, event)]
 
 
 def item_view(row: dict[str, Any]) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from adapters.mail import (
 )
 from adapters.metrics import observe_email
 from domain.application import AccountLifecycle
-from domain.personal_data import ERASED
+from domain.mail import MailOutcome
 
 MINUTE_MS = 60_000
 # Retries with backoff from 5 s to 10 min: about 1 h 40 of trying, past the 1 h after which
@@ -85,19 +85,23 @@ def declare_actors(
 
     @actor
     def deliver_notice(account_id: str, version: int, to: str | None = None) -> None:
-        """Tell the member what the event at this version of their account did. `to` is given
-        when the address is erased by then (closure)."""
-        event_type, recipient = lifecycle.notice_recipient(UUID(account_id), version)
-        if (to or recipient) == ERASED:
-            return  # nobody left to tell
-        mailer.send(notice_email(mail_from, to or recipient, event_type))
-        sent(f"notice:{event_type}", account_id)
+        """Tell the member what the event at this version of their account did; once. `to`
+        is given when the address is erased by then (closure)."""
+        notice = lifecycle.notice_to_send(UUID(account_id), version, to)
+        if notice is None:
+            return  # sent already, or nobody left to tell
+        mailer.send(notice_email(mail_from, notice.email, notice.event_type))
+        lifecycle.record_notice(UUID(account_id), version, MailOutcome.SENT)
+        sent(f"notice:{notice.event_type}", account_id)
 
     @actor
     def deliver_rejection(registration_id: str) -> None:
-        """Tell the person whose registration support rejected."""
-        email = lifecycle.get_enrollment_email(UUID(registration_id))
+        """Tell the person whose registration support rejected; once."""
+        email = lifecycle.rejection_to_send(UUID(registration_id))
+        if email is None:
+            return  # sent already, or nobody left to tell
         mailer.send(rejection_email(mail_from, email))
+        lifecycle.record_rejection_email(UUID(registration_id), MailOutcome.SENT)
         sent("rejection", registration_id)
 
     @actor
@@ -105,7 +109,7 @@ def declare_actors(
         """At most one alert per reimbursement: recorded once sent, skipped when recorded."""
         found = lifecycle.reimbursement_alert(UUID(reimbursement_id))
         if found is None:
-            return  # not subscribed, no account yet, or already sent
+            return  # sent already, or nobody to send it to (recorded as skipped)
         account_id, alert = found
         mailer.send(reimbursement_alert_email(
             mail_from, alert.email, alert.beneficiary_first_name, alert.amount,

@@ -7,7 +7,9 @@ runner lock), or in the embedded default's single process.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from uuid import UUID
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -48,11 +50,16 @@ def finish_erasures(lifecycle: AccountLifecycle, queue: SupportQueueView) -> int
 
 
 class Reconciler:
-    """Committed work whose message never ran is enqueued again: credentials requests and
-    e-mail changes that no worker has even tried 10 minutes on (a worker that tried has drawn a
-    password or a code, and its message is retrying). The actors are idempotent: work done
-    meanwhile is skipped. The same work is enqueued again at most every REENQUEUE_EVERY, so a
-    stalled queue is not flooded with copies; after a runner failover, once more at worst."""
+    """Committed work whose message never ran is enqueued again, 10 minutes on:
+    - credentials requests and e-mail changes that no worker has even tried (a worker that
+      tried has drawn a password or a code, and its message is retrying);
+    - notices, rejection e-mails and reimbursement alerts whose outcome is not recorded. No
+      attempt is recorded for these, so one whose message is retrying gets a copy too. A
+      closure notice enqueued again has lost the address its message carried, erased since:
+      its actor records that nobody is left to tell, and it is done.
+    The actors are idempotent: work done meanwhile is skipped. The same work is enqueued again
+    at most every REENQUEUE_EVERY, so a stalled queue is not flooded with copies; after a
+    runner failover, once more at worst."""
 
     def __init__(self, lifecycle: AccountLifecycle, queue: SupportQueueView, outbox: Outbox):
         self.lifecycle, self.queue, self.outbox = lifecycle, queue, outbox
@@ -60,28 +67,32 @@ class Reconciler:
 
     def __call__(self) -> int:
         now = self.lifecycle.clock()
-        lost = [
-            ("credentials", account_id, request_id)
-            for account_id, request_id in self.queue.pending_credentials(now - LOST_AFTER)
-            if self.lifecycle.is_credentials_request_unattempted(UUID(account_id), request_id)
-        ] + [
-            ("verification", account_id, request_id)
-            for account_id, request_id in self.queue.pending_verifications(now - LOST_AFTER)
-            if self.lifecycle.is_email_verification_unattempted(UUID(account_id), request_id)
-        ]
-        lost = [work for work in lost if self._due(work[2], now)]
-        for kind, account_id, request_id in lost:
-            if kind == "credentials":
-                self.outbox.enqueue_credentials(account_id, request_id)
-            else:
-                self.outbox.enqueue_verification(account_id, request_id)
-            self._enqueued[request_id] = now
+        lost = [work for work in self._lost(now - LOST_AFTER) if self._due(work[0], now)]
+        for key, enqueue in lost:
+            enqueue()
+            self._enqueued[key] = now
         if lost:
             log.warning("%d lost message(s) enqueued again", len(lost), extra={"lost": len(lost)})
         return len(lost)
 
-    def _due(self, request_id: str, now: datetime) -> bool:
-        last = self._enqueued.get(request_id)
+    def _lost(self, before: datetime) -> list[tuple[str, Callable[[], None]]]:
+        """The work committed before then that is still undone: a key, and how to enqueue it."""
+        return [
+            (request_id, partial(self.outbox.enqueue_credentials, account_id, request_id))
+            for account_id, request_id in self.queue.pending_credentials(before)
+            if self.lifecycle.is_credentials_request_unattempted(UUID(account_id), request_id)
+        ] + [
+            (request_id, partial(self.outbox.enqueue_verification, account_id, request_id))
+            for account_id, request_id in self.queue.pending_verifications(before)
+            if self.lifecycle.is_email_verification_unattempted(UUID(account_id), request_id)
+        ] + [
+            (f"{kind}:{source_id}:{version}",
+             partial(self.outbox.enqueue_mail, kind, source_id, version))
+            for kind, source_id, version in self.queue.pending_mail(before)
+        ]
+
+    def _due(self, key: str, now: datetime) -> bool:
+        last = self._enqueued.get(key)
         return last is None or now - last >= REENQUEUE_EVERY
 
 

@@ -12,13 +12,10 @@ import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 
 from domain.account import Account
-from domain.enrollment import Enrollment
-from domain.reimbursement import Reimbursement
+from domain.mail import MailKind, mail_due
 from workers.actors import Actors
 
 log = logging.getLogger(__name__)
-# E-mail changes the old address is told of; a restarted registration's typo is not one.
-NOTIFIED_CHANGES = frozenset({"member", "recovery", "support"})
 
 
 class Outbox:
@@ -44,26 +41,16 @@ class Outbox:
 
     def __call__(self, events: Sequence[Any]) -> None:
         for event in events:
-            origin = str(event.originator_id)  # the account, or the registration
+            origin = str(event.originator_id)  # the account, registration or reimbursement
             if isinstance(event, Account.CredentialsRequested):
-                self._send(self.actors.deliver_credentials, origin, event.request_id)
+                self.enqueue_credentials(origin, event.request_id)
             elif isinstance(event, Account.EmailChangeRequested):
-                self._send(self.actors.deliver_email_verification, origin, event.request_id)
-            elif isinstance(event, Reimbursement.ReimbursementRecorded):
-                self._send(self.actors.deliver_reimbursement_alert, origin)
-            elif isinstance(event, Enrollment.IdentityRejected):
-                self._send(self.actors.deliver_rejection, origin)
-            elif isinstance(event, Account.AccountClosed) and self.address_of is not None:
-                self._send(
-                    self.actors.deliver_notice, origin, event.originator_version,
-                    self.address_of(event.originator_id),
-                )
-            elif isinstance(
-                event, Account.AccountLocked | Account.PasswordChanged | Account.AccountClosed
-            ) or (
-                isinstance(event, Account.EmailChanged) and event.reason in NOTIFIED_CHANGES
-            ):
-                self._send(self.actors.deliver_notice, origin, event.originator_version)
+                self.enqueue_verification(origin, event.request_id)
+            elif (kind := mail_due(event)) is not None:
+                to = None
+                if isinstance(event, Account.AccountClosed) and self.address_of is not None:
+                    to = self.address_of(event.originator_id)
+                self.enqueue_mail(kind, origin, event.originator_version, to)
 
     def enqueue_credentials(self, account_id: str, request_id: str) -> None:
         self._send(self.actors.deliver_credentials, account_id, request_id)
@@ -71,7 +58,21 @@ class Outbox:
     def enqueue_verification(self, account_id: str, request_id: str) -> None:
         self._send(self.actors.deliver_email_verification, account_id, request_id)
 
-    def _send(self, actor: dramatiq.Actor, *args: str | int) -> None:
+    def enqueue_mail(
+        self, kind: str, source_id: str, version: int, to: str | None = None
+    ) -> None:
+        """The e-mail of `kind` (domain/mail.py) about the event at `version` of the source's
+        stream; `to` only for a notice whose address is about to be erased."""
+        if kind == MailKind.NOTICE:
+            self._send(self.actors.deliver_notice, source_id, version, to)
+        elif kind == MailKind.REJECTION:
+            self._send(self.actors.deliver_rejection, source_id)
+        elif kind == MailKind.REIMBURSEMENT_ALERT:
+            self._send(self.actors.deliver_reimbursement_alert, source_id)
+        else:
+            raise ValueError(f"no actor sends {kind} e-mails")
+
+    def _send(self, actor: dramatiq.Actor, *args: str | int | None) -> None:
         if self.kind == "in-process":
             self.start_in_process_worker()
         try:

@@ -9,7 +9,7 @@ import pytest
 
 from tests.api.test_registrations import HELENE, credentials, mails, register
 from tests.api.test_sign_in import OWN, bearer
-from tests.conftest import settle
+from tests.conftest import drain, settle
 
 ANSWER = "Médor-Zéphyrin"
 
@@ -49,6 +49,7 @@ def story(client, services, clock) -> dict[str, str]:
         for m in mails(services) if m["To"] == "neuve@example.org"
     )
     assert client.post("/api/v1/email-verifications", json={"token": code}).status_code == 200
+    drain(services)  # the notice of the change, and its NoticeSent, before the log is read
     settle(services)
     return {"identifier": identifier, "temporary": temporary, "token": token, "code": code,
             "opened_at": opened_at.isoformat()}

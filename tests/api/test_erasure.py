@@ -21,7 +21,7 @@ from projections.support_queue import ERASED as QUEUE_ERASED
 from tests.api.test_audit import story
 from tests.api.test_registrations import HELENE, credentials, mails, register
 from tests.api.test_sign_in import OWN, bearer, sign_in
-from tests.conftest import database_text, settle
+from tests.conftest import database_text, drain, settle
 
 A_QUESTION = "Nom de jeune fille de ma grand-mère ?"
 A_REGISTRATION_QUESTION = "Chien ?"  # the one story() registers with
@@ -97,6 +97,7 @@ def world(client, services, clock) -> dict[str, str]:
     )
     assert decided.status_code == 200, decided.json
     assert decided.json["status"] == "accepted"
+    drain(services)  # the closure notice, sent to the address its message carries
     settle(services)
     return {
         "a_identifier": a["identifier"], "a_request": closure.json["request_id"],
@@ -169,6 +170,12 @@ def test_the_closed_accounts_history_keeps_types_instants_and_actors_but_no_pers
     client, services, world
 ):
     events = history(client, services, world["a_identifier"])
+    # A notice's NoticeSent lands whenever the worker gets to it: checked apart.
+    notices = [e for e in events if e["type"] == "NoticeSent"]
+    events = [e for e in events if e["type"] != "NoticeSent"]
+    assert [(n["actor"], n["data"]["outcome"]) for n in notices] == [
+        ("system:mailer", "sent")  # the password, the e-mail and the closure
+    ] * 3
     types = [e["type"] for e in events]
     assert types == [
         "RegistrationRequested", "IdentityMismatchFlagged", "IdentityApproved", "AccountOpened",

@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -256,22 +257,51 @@ def test_a_runner_killed_mid_stream_and_restarted_leaves_the_queue_equal_to_a_re
 
 
 class Counting:
-    """Wraps a projection to record which notifications this runner applied and lost."""
+    """Wraps a projection to record which notifications this runner applied (committed) and
+    how many of its transactions lost the race. Events are applied in batches, one
+    transaction each: an event counts once its batch committed."""
 
     def __init__(self, projection: SupportQueue):
         self.inner = projection
         self.name = projection.name
-        self.view = projection.view
+        self.view = CountingView(projection.view, self)
         self.applied: list[int] = []
+        self.pending: list[int] | None = None
         self.lost = 0
 
     def process_event(self, event: Any, tracking: Tracking) -> None:
+        if self.pending is not None:
+            self.inner.process_event(event, tracking)
+            self.pending.append(tracking.notification_id)
+            return
         try:
             self.inner.process_event(event, tracking)
         except IntegrityError:
             self.lost += 1
             raise
         self.applied.append(tracking.notification_id)
+
+
+class CountingView:
+    def __init__(self, inner: Any, counting: Counting):
+        self.inner, self.counting = inner, counting
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        self.counting.pending = []
+        try:
+            with self.inner.batch():
+                yield
+        except IntegrityError:
+            self.counting.lost += 1
+            raise
+        else:
+            self.counting.applied += self.counting.pending
+        finally:
+            self.counting.pending = None
 
 
 def test_two_runners_at_once_apply_each_event_exactly_once(

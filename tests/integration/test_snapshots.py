@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from eventsourcing.domain import Snapshot
+
 from domain.application import SNAPSHOT_EVERY
+from domain.personal_data import ERASED, PERSONAL_STATE
 from tests.api.test_recovery_and_email import open_account
 
 
@@ -36,3 +39,39 @@ def test_an_older_version_loads_across_a_snapshot(client, services):
     account = lifecycle.account_for_support(member.identifier)
     early = lifecycle.repository.get(account.id, version=3)
     assert early.version == 3 and early.identifier == member.identifier
+
+
+def test_a_snapshot_of_a_copy_loaded_before_an_erasure_holds_nothing_of_the_member(
+    client, services
+):
+    """The erasure destroys the member's key while another request still holds a copy of the
+    account, loaded before: a snapshot of that copy is stored as an erased account reads, and
+    no new key is made for the member (with one, the data would outlive the erasure)."""
+    member = open_account(client, services)
+    lifecycle = services.lifecycle
+    stale = lifecycle.account_for_support(member.identifier)
+    email = stale.email
+    assert email != ERASED
+
+    lifecycle.destroy_keys(stale.member_key)
+    lifecycle.snapshots.put([Snapshot.take(stale)])
+
+    [stored] = lifecycle.snapshots.recorder.select_events(stale.id, desc=True, limit=1)
+    assert email.encode() not in stored.state
+    assert services.database.run(
+        "SELECT key_id FROM personal_keys WHERE subject = %s", (str(stale.member_key),)
+    ) == []
+    [snapshot] = lifecycle.snapshots.get(stale.id, desc=True, limit=1)
+    assert snapshot.state["email"] == ERASED
+
+
+def test_an_erased_account_holds_no_personal_data_in_memory(client, services):
+    """Applying PersonalDataErased leaves the aggregate as a reload reads it: a copy kept in
+    a process shows or snapshots nothing of the member."""
+    member = open_account(client, services)
+    lifecycle = services.lifecycle
+    account = lifecycle.account_for_support(member.identifier)
+    account.close("alice", lifecycle.clock())
+    account.erase_personal_data(lifecycle.clock())
+    for field, erased in PERSONAL_STATE["Account"].items():
+        assert getattr(account, field) == erased, field

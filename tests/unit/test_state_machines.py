@@ -5,7 +5,8 @@ recorded as events, and then:
 - the status only moves along the transition table (active -> closed; requested -> accepted,
   identity_review or refused; identity_review -> approved or rejected), never back;
 - a closed account takes no command that changes its credentials, e-mail or lock;
-- erasure happens only after closure; a lock lasts 15 minutes from the fifth failure in a row.
+- erasure happens only after closure; a lock lasts 15 minutes from the fifth failure in a row;
+- each event's notice outcome is recorded once at most, after closure too.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from domain.account import Account
 from domain.enrollment import Enrollment
 from domain.errors import DomainError
+from domain.mail import MailOutcome
 from domain.personal_data import member_key
 from domain.states import AccountStatus, EnrollmentStatus
 
@@ -28,6 +30,7 @@ T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 # What may still be recorded after closure: the erasure, and the outcome of a send in flight.
 CLOSED_OK = {
     "AccountClosed", "PersonalDataErased", "CredentialsEmailSent", "CredentialsEmailFailed",
+    "NoticeSent",
 }
 
 
@@ -147,6 +150,10 @@ class AccountMachine(RuleBasedStateMachine):
     def erase(self) -> None:
         self.do(lambda a: a.erase_personal_data(self.now))
 
+    @rule(back=st.integers(0, 3), outcome=st.sampled_from(MailOutcome))
+    def record_notice(self, back: int, outcome: MailOutcome) -> None:
+        self.do(lambda a: a.record_notice(max(1, a.version - back), outcome, self.now))
+
     @invariant()
     def the_events_alone_rebuild_the_account(self) -> None:
         assert state(rebuilt(self.events)) == state(self.account)
@@ -160,6 +167,11 @@ class AccountMachine(RuleBasedStateMachine):
             assert after <= CLOSED_OK, after
         if self.account.personal_data_erased:
             assert not self.account.is_open
+
+    @invariant()
+    def each_event_has_one_notice_outcome_at_most(self) -> None:
+        about = [e.about_version for e in self.events if type(e).__name__ == "NoticeSent"]
+        assert len(about) == len(set(about)), about
 
     @invariant()
     def a_lock_lasts_fifteen_minutes_from_the_fifth_failure(self) -> None:
@@ -186,7 +198,8 @@ class EnrollmentMachine(RuleBasedStateMachine):
             assert not self.enrollment._pending_events
             return
         self.events += self.enrollment.collect_events()
-        self.statuses.append(self.enrollment.status)
+        if self.enrollment.status != self.statuses[-1]:  # a rejection e-mail's outcome keeps it
+            self.statuses.append(self.enrollment.status)
 
     @rule()
     def refuse(self) -> None:
@@ -206,6 +219,10 @@ class EnrollmentMachine(RuleBasedStateMachine):
             self.do(lambda e: e.approve("alice", "vu", uuid4(), T0))
         else:
             self.do(lambda e: e.reject("alice", "non", T0))
+
+    @rule(outcome=st.sampled_from(MailOutcome))
+    def record_rejection_email(self, outcome: MailOutcome) -> None:
+        self.do(lambda e: e.record_rejection_email(outcome, T0))
 
     @invariant()
     def the_events_alone_rebuild_the_enrollment(self) -> None:
