@@ -9,8 +9,9 @@ from adapters.logs import json_formatter
 
 graceful_timeout = 30  # SIGTERM: stop accepting, finish what is in flight, then exit
 # A request spends about half its time waiting on PostgreSQL: threads let another use the CPU
-# meanwhile (bench/run.py: registrations went from ~210 to ~? per second on 2 cores), and bcrypt
-# releases the GIL. Keep-alive spares a client a connection per request.
+# meanwhile (a probe under wrk: registrations from 213 to 240 per second with sync workers
+# against these, on a busy machine), and bcrypt releases the GIL. Keep-alive spares a client a
+# connection per request. WEB_THREADS stays within a worker's connection pool (5 + 10).
 worker_class = "gthread"
 threads = int(os.environ.get("WEB_THREADS", "4"))
 accesslog = None  # the application logs each request itself, with its request id
