@@ -635,7 +635,11 @@ class AccountLifecycle(Application[UUID]):
     def me(self, account_id: UUID) -> MemberView:
         account = self._account(account_id)
         entry = self.directory.find(account.member_number)
-        beneficiaries = self.directory.beneficiaries(account.member_number) if entry else []
+        # Only a health contract's principal member has beneficiaries: no query for the others.
+        beneficiaries = (
+            self.directory.beneficiaries(account.member_number)
+            if entry is not None and entry.is_health_principal else []
+        )
         return MemberView(
             identifier=account.identifier,
             member_number=account.member_number,
