@@ -84,19 +84,20 @@ class ProtectedMapper(Mapper[UUID]):
         finally:
             self._saving.keys = self._saving.new = None
 
-    def _new_keys(self) -> NewKeys | None:
-        return getattr(self._saving, "new", None)
+    def _new_keys(self) -> NewKeys:
+        new = getattr(self._saving, "new", None)
+        if new is None:  # only a snapshot is mapped outside a save, and it makes no key
+            raise RuntimeError("events are sealed within one_save() (ChainedEventStore.put)")
+        return new
 
     def _sealing_key(self, subject: UUID) -> tuple[str, bytes]:
-        memo = getattr(self._saving, "keys", None)
-        if memo is None:
-            return self.keys.sealing_key(subject)
+        memo = self._saving.keys
         if subject not in memo:
             memo[subject] = self.keys.sealing_key(subject, self._new_keys())
         return memo[subject]
 
     def _subject_of(self, stream: UUID) -> UUID | None:
-        new = self._new_keys()
+        new = getattr(self._saving, "new", None)
         if new is not None and str(stream) in new.links:
             return UUID(new.links[str(stream)])
         return self.keys.subject_of(stream)

@@ -91,31 +91,18 @@ class KeyRing:
     def create_tables(self) -> None:
         self.database.create_tables(self.tables)
 
-    def sealing_key(
-        self, subject: UUID, new_keys: NewKeys | None = None
-    ) -> tuple[str, bytes]:
-        """The subject's current key, made on first use. Read from the table every time, so
-        that nothing is sealed with a key another process has just destroyed. A new key goes
-        into `new_keys` when given (the save writes it), else is written at once."""
+    def sealing_key(self, subject: UUID, new_keys: NewKeys) -> tuple[str, bytes]:
+        """The subject's current key, made on first use into `new_keys` (the save that seals
+        with it writes it). Read from the table every time, so that nothing is sealed with a
+        key another process has just destroyed."""
         found = self.current_key(subject)
         if found is not None:
             return found
         key_id, key = uuid.uuid4().hex, AESGCM.generate_key(bit_length=256)
-        created = (key_id, str(subject), self._wrap(key_id, key), datetime.now(UTC).isoformat())
-        if new_keys is not None:
-            new_keys.keys.append(created)
-            return key_id, key
-        # A write as the transaction's first statement: SQLite then waits for the lock
-        # instead of failing to upgrade a read lock. The loser of a race reads the winner's.
-        with self.database.transaction() as cursor:
-            cursor.execute(
-                "INSERT INTO personal_keys (key_id, subject, wrapped, created_at)"
-                " VALUES (%s, %s, %s, %s) ON CONFLICT (subject) DO NOTHING",
-                created,
-            )
-        found = self.current_key(subject)
-        assert found is not None
-        return found
+        new_keys.keys.append(
+            (key_id, str(subject), self._wrap(key_id, key), datetime.now(UTC).isoformat())
+        )
+        return key_id, key
 
     def current_key(self, subject: UUID) -> tuple[str, bytes] | None:
         """The subject's key if they have one (none yet, or destroyed: None)."""
@@ -160,21 +147,11 @@ class KeyRing:
         self._remember(str(stream_id), rows[0]["subject"])
         return UUID(rows[0]["subject"])
 
-    def link(self, stream_id: UUID, subject: UUID, new_keys: NewKeys | None = None) -> None:
-        """Record that the stream belongs to the subject (its first word on it stands); in
-        `new_keys` when given, for the save to write."""
-        if self._subjects.get(str(stream_id)) is not None:
-            return
-        if new_keys is not None:
+    def link(self, stream_id: UUID, subject: UUID, new_keys: NewKeys) -> None:
+        """Record, in `new_keys` for the save to write, that the stream belongs to the subject
+        (its first word on it stands)."""
+        if self._subjects.get(str(stream_id)) is None:
             new_keys.links.setdefault(str(stream_id), str(subject))
-            return
-        with self.database.transaction() as cursor:
-            cursor.execute(
-                "INSERT INTO stream_subjects (stream_id, subject) VALUES (%s, %s)"
-                " ON CONFLICT (stream_id) DO NOTHING",
-                (str(stream_id), str(subject)),
-            )
-        self._remember(str(stream_id), str(subject))
 
     def destroy(self, subject: UUID) -> None:
         """Crypto-shredding: what was sealed with the subject's key can never be opened again."""

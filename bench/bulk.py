@@ -24,7 +24,6 @@ from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 
 import psycopg
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from adapters.event_store import ProtectedMapper, event_hash
 from adapters.hashing import BcryptHasher
@@ -64,28 +63,17 @@ class _Directory:
 
 
 class _Keys(KeyRing):
-    """The key ring's own wrapping, with the rows collected for COPY instead of inserted."""
+    """The key ring's own wrapping and sealing, over an empty store: every member is new, and
+    what a save would write (NewKeys) is collected for COPY instead."""
 
     def __init__(self, secret_key: str):
         super().__init__(database=None, secret_key=secret_key)  # type: ignore[arg-type]
-        self.keys: dict[uuid.UUID, tuple[str, bytes]] = {}
-        self.key_rows: list[tuple[str, str, str, str]] = []
-        self.links: dict[str, str] = {}
 
-    def sealing_key(self, subject: uuid.UUID, new_keys: object = None) -> tuple[str, bytes]:
-        if subject not in self.keys:
-            key_id, key = uuid.uuid4().hex, AESGCM.generate_key(bit_length=256)
-            self.keys[subject] = (key_id, key)
-            self.key_rows.append((key_id, str(subject), self._wrap(key_id, key),
-                                  STARTED.isoformat()))
-        return self.keys[subject]
+    def _current(self, subject: uuid.UUID) -> None:
+        return None
 
-    def subject_of(self, stream_id: uuid.UUID) -> uuid.UUID | None:
-        found = self.links.get(str(stream_id))
-        return None if found is None else uuid.UUID(found)
-
-    def link(self, stream_id: uuid.UUID, subject: uuid.UUID, new_keys: object = None) -> None:
-        self.links.setdefault(str(stream_id), str(subject))
+    def subject_of(self, stream_id: uuid.UUID) -> None:
+        return None
 
 
 class _Hasher:
@@ -115,6 +103,8 @@ def _chunk(
     keys = _Keys(secret_key)
     mapper = ProtectedMapper(lifecycle.construct_transcoder(), keys)
     rows: list[tuple] = []
+    key_rows: list[tuple[str, str, str, str]] = []
+    links: list[tuple[str, str]] = []
     identifiers = []
     for n in range(start, start + count):
         number = member_number(n)
@@ -132,13 +122,18 @@ def _chunk(
         account.change_password(password_hash, at)
         identifiers.append(account.identifier)
         previous: dict[uuid.UUID, str] = {}
-        for aggregate in (enrollment, *others):
-            for event in aggregate.collect_events():
-                stored = mapper.to_stored_event(event, previous=previous.get(event.originator_id))
-                previous[event.originator_id] = event_hash(stored)
-                rows.append((stored.originator_id, stored.originator_version, stored.topic,
-                             stored.state))
-    return rows, keys.key_rows, list(keys.links.items()), identifiers
+        with mapper.one_save() as new_keys:  # as the service's save maps its events
+            for aggregate in (enrollment, *others):
+                for event in aggregate.collect_events():
+                    stored = mapper.to_stored_event(
+                        event, previous=previous.get(event.originator_id)
+                    )
+                    previous[event.originator_id] = event_hash(stored)
+                    rows.append((stored.originator_id, stored.originator_version, stored.topic,
+                                 stored.state))
+        key_rows += new_keys.keys
+        links += new_keys.links.items()
+    return rows, key_rows, links, identifiers
 
 
 def _write(conninfo: str, start: int, count: int, password_hash: str, secret_key: str) -> list[str]:

@@ -45,7 +45,7 @@ from adapters.hashing import BcryptHasher
 from app import build_services
 from bench import bulk, wrk
 from bench.account_load import account_with
-from bench.audit_verify import read_log
+from bench.audit_verify import rate, read_log
 from bench.common import bench_settings, timed_ms
 from bench.layout import (
     PG,
@@ -300,13 +300,13 @@ class Bench:
             bulk.generate(settings, url, accounts, BcryptHasher(4).hash(PASSWORD))
             events = services.lifecycle.recorder.max_notification_id() or 0
             read_log(services, decode=True)  # the keys' cache warm, as for the rebuilds
-            read = events / timed_seconds(lambda: read_log(services, decode=True))
-            raw = events / timed_seconds(lambda: read_log(services, decode=False))
+            read = rate(events, lambda: read_log(services, decode=True))
+            raw = rate(events, lambda: read_log(services, decode=False))
             rebuilds = {}
             for projection in services.projections.projections[:2]:  # support queue, portal
                 projection.view.clear(projection.name)
-                rebuilds[projection.name] = events / timed_seconds(
-                    lambda p=projection: rebuild(services.lifecycle, p))
+                rebuilds[projection.name] = rate(
+                    events, lambda p=projection: rebuild(services.lifecycle, p))
             sizes = {size: account_with(services, size) for size in (10, 10_000)}
             loads = {size: timed_ms(lambda a=a: services.lifecycle.repository.get(a), 200)[0]
                      for size, a in sizes.items()}
@@ -386,12 +386,6 @@ def sign_in_token(url: str, identifier: str) -> str:
 def rebuild(lifecycle, projection) -> None:
     while catch_up(lifecycle, projection, batch=1000):
         pass
-
-
-def timed_seconds(operation: Callable[[], object]) -> float:
-    started = time.perf_counter()
-    operation()
-    return time.perf_counter() - started
 
 
 def generator_version(accounts: int) -> str:

@@ -820,12 +820,10 @@ class AccountLifecycle(Application[UUID]):
         return enrollment.email
 
     def record_rejection_email(self, registration_id: UUID, outcome: str) -> None:
-        def once() -> None:
-            enrollment = self._enrollment(registration_id)
-            enrollment.record_rejection_email(outcome, self.clock())
-            self.save(enrollment)
-
-        self._retrying(once)
+        self._update(
+            registration_id, lambda e: e.record_rejection_email(outcome, self.clock()),
+            load=self._enrollment,
+        )
 
     def get_support_request(self, request_id: UUID) -> SupportRequest:
         request = self._get_or_none(request_id)
@@ -911,8 +909,9 @@ class AccountLifecycle(Application[UUID]):
         elif not account.alerts_reimbursements:
             skipped = "not_subscribed"
         if skipped is not None:
-            self._update_reimbursement(
-                reimbursement_id, lambda r: r.skip_alert(skipped, self.clock())
+            self._update(
+                reimbursement_id, lambda r: r.skip_alert(skipped, self.clock()),
+                load=self.repository.get,
             )
             return None
         beneficiary = self.directory.find(reimbursement.member_number)
@@ -925,19 +924,10 @@ class AccountLifecycle(Application[UUID]):
         return account.id, alert
 
     def record_alert_sent(self, reimbursement_id: UUID, account_id: UUID) -> None:
-        self._update_reimbursement(
-            reimbursement_id, lambda r: r.record_alert_sent(account_id, self.clock())
+        self._update(
+            reimbursement_id, lambda r: r.record_alert_sent(account_id, self.clock()),
+            load=self.repository.get,
         )
-
-    def _update_reimbursement(
-        self, reimbursement_id: UUID, command: Callable[[Reimbursement], None]
-    ) -> None:
-        def once() -> None:
-            reimbursement: Reimbursement = self.repository.get(reimbursement_id)
-            command(reimbursement)
-            self.save(reimbursement)
-
-        self._retrying(once)
 
     def _account_by_identifier(self, identifier: str) -> Account | None:
         if not identifier.isdigit() or len(identifier) != 8:
@@ -968,20 +958,22 @@ class AccountLifecycle(Application[UUID]):
 
     def _update(
         self,
-        account_id: UUID,
-        command: Callable[[Account], None],
-        loaded: Account | None = None,
-    ) -> Account:
-        """Load, command, save; a lost race reloads and runs the command again. `loaded`, an
-        account the caller has just loaded, spares the first load (a stale one loses the race
-        on its version, and the retry reloads)."""
+        aggregate_id: UUID,
+        command: Callable[[Any], None],
+        loaded: Any = None,
+        load: Callable[[UUID], Any] | None = None,
+    ) -> Any:
+        """Load (an account, unless `load` says otherwise), command, save; a lost race reloads
+        and runs the command again. `loaded`, the aggregate the caller has just loaded, spares
+        the first load (a stale one loses the race on its version, and the retry reloads)."""
         first = [loaded] if loaded is not None else []
+        load = load or self._account
 
-        def once() -> Account:
-            account = first.pop() if first else self._account(account_id)
-            command(account)
-            self.save(account)
-            return account
+        def once() -> Any:
+            aggregate = first.pop() if first else load(aggregate_id)
+            command(aggregate)
+            self.save(aggregate)
+            return aggregate
 
         return self._retrying(once)
 
