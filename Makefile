@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-slow lint install prod bench
+.PHONY: run test test-fast test-slow lint install prod bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,7 +33,12 @@ prod: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/pytest -m "not slow" -n 2
+
+# The use cases in memory and the pure rules: seconds, no server needed.
+test-fast: $(STAMP)
+	$(BIN)/pytest -q tests/use_cases tests/unit
 
 test-slow: $(STAMP)
 	$(BIN)/pytest -m slow
@@ -48,3 +53,4 @@ bench: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports

@@ -1,158 +1,36 @@
-"""Composition root: settings -> adapters -> application -> HTTP, CLI and workers."""
+"""The web entry point: create_app() serves the API, the console and the CLI commands over
+the services that bootstrap.py wires (the composition root, shared with the workers)."""
 
 from __future__ import annotations
 
 import logging
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import click
-import dramatiq
 import swagger_ui_bundle
-from apscheduler.schedulers.background import BackgroundScheduler
-from eventsourcing.persistence import InfrastructureFactory
-from eventsourcing.utils import Environment
 from flask import Flask, g, request, send_from_directory
 from flask.cli import AppGroup
 from flask_wtf.csrf import CSRFProtect
 from marshmallow import Schema, fields
 
 from adapters import logs, metrics
-from adapters.database import Database, eventsourcing_env, schema_lock
-from adapters.directory import DirectoryImportError, SqlMemberDirectory
-from adapters.event_store import ChainedEventStore, ProtectedMapper
-from adapters.hashing import BcryptHasher
+from adapters.directory import DirectoryImportError
 from adapters.http import Api, audit, claims, console, member, ops, portal, support
 from adapters.http.errors import register_error_handlers
 from adapters.http.headers import register_security_headers
 from adapters.http.limits import make_limiter
-from adapters.keyring import KeyRing
-from adapters.mail import MailSender, mail_sender
-from adapters.password_strength import ZxcvbnCheck
-from adapters.sessions import ROLES, MemberSessions, StaffTokens
+from adapters.sessions import ROLES
 from adapters.settings import Settings, SettingsError
-from domain.application import AccountLifecycle, Clock, utc_now
-from projections.audit import AuditIndex, AuditView
-from projections.portal import Portal, PortalView
-from projections.runner import ProjectionThread
-from projections.support_queue import SupportQueue, SupportQueueView
-from workers import checks
-from workers.actors import Actors, declare_actors
-from workers.broker import make_broker
-from workers.outbox import Outbox
+from bootstrap import Services, bootstrap
+from domain.ports import Clock, utc_now
+from workers.background import Background
 
 MAX_BODY = 64 * 1024
 log = logging.getLogger("accounts")
 access_log = logging.getLogger("accounts.access")
-
-
-@dataclass
-class Services:
-    settings: Settings
-    lifecycle: AccountLifecycle
-    database: Database
-    directory: SqlMemberDirectory
-    staff_tokens: StaffTokens
-    sessions: MemberSessions
-    mailer: MailSender
-    broker: dramatiq.Broker
-    actors: Actors
-    outbox: Outbox
-    support_queue: SupportQueueView
-    portal: PortalView
-    audit: AuditView
-    projections: ProjectionThread
-    checks: BackgroundScheduler
-
-    def run_in_background(self) -> None:
-        """The projections and the scheduled checks: in the active runner, or in the embedded
-        default's one process."""
-        self.projections.start()
-        self.checks.start()
-
-    def close(self) -> None:
-        if self.checks.running:
-            self.checks.shutdown(wait=True)
-        self.projections.stop()
-        self.outbox.stop()
-        self.broker.close()
-        self.lifecycle.close()
-
-
-class _Lifecycle(AccountLifecycle):
-    """Built on a factory made beforehand, so our own tables share the event store's pool;
-    its events are chained and its personal fields sealed (adapters/event_store.py)."""
-
-    def __init__(self, factory: InfrastructureFactory[Any], keys: KeyRing, **kwargs: Any):
-        self._factory = factory
-        self._keys = keys
-        super().__init__(destroy_keys=keys.destroy, **kwargs)
-
-    def construct_factory(self, env: Environment) -> InfrastructureFactory[Any]:
-        return self._factory
-
-    def construct_mapper(self) -> ProtectedMapper:
-        return ProtectedMapper(self.construct_transcoder(), self._keys)
-
-    def construct_event_store(self) -> ChainedEventStore:
-        return ChainedEventStore(self.mapper, self.recorder)  # type: ignore[arg-type]
-
-
-def build_services(settings: Settings, clock: Clock = utc_now) -> Services:
-    env = eventsourcing_env(settings)
-    # The factory is made here, before the application, so that our tables share its pool;
-    # it must then be told itself that the application takes snapshots.
-    env = {**env, "IS_SNAPSHOTTING_ENABLED": "y"}
-    with schema_lock(settings):  # several processes may be starting at once
-        factory = InfrastructureFactory.construct(Environment(AccountLifecycle.name, env))
-        database = Database(factory.datastore)  # type: ignore[attr-defined]
-        directory = SqlMemberDirectory(database)
-        staff_tokens = StaffTokens(database)
-        keys = KeyRing(database, settings.secret_key)
-        directory.create_tables()
-        staff_tokens.create_tables()
-        keys.create_tables()
-        lifecycle = _Lifecycle(
-            factory,
-            keys,
-            env=env,
-            directory=directory,
-            hasher=BcryptHasher(settings.bcrypt_rounds),
-            strength=ZxcvbnCheck(),
-            clock=clock,
-        )
-        tracking = factory.tracking_recorder()
-        support_queue = SupportQueueView(database, tracking)
-        support_queue.create_tables()
-        portal_view = PortalView(database, tracking)
-        portal_view.create_tables()
-        audit_view = AuditView(database, tracking)
-        audit_view.create_tables()
-    broker = make_broker(settings)
-    mailer = mail_sender(settings.mail)
-    actors = declare_actors(broker, lifecycle, mailer, settings.mail_from)
-    outbox = Outbox(
-        broker, actors, address_of=lambda account_id: lifecycle.repository.get(account_id).email
-    )
-    projections = ProjectionThread(
-        lifecycle, [SupportQueue(support_queue), Portal(portal_view), AuditIndex(audit_view)]
-    )
-
-    def committed(events: Any) -> None:
-        metrics.count_events(events)
-        outbox(events)
-        projections.wake()
-
-    lifecycle.on_committed = committed
-    sessions = MemberSessions(database, clock)
-    return Services(
-        settings, lifecycle, database, directory, staff_tokens, sessions, mailer, broker, actors,
-        outbox, support_queue, portal_view, audit_view, projections,
-        checks.scheduler(lifecycle, support_queue, outbox),
-    )
 
 
 def register_request_logging(app: Flask) -> None:
@@ -216,11 +94,16 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Flas
     )
     app.json.sort_keys = False  # type: ignore[attr-defined]  (keep the contract's field order)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]  (French, readable as sent)
-    services = build_services(settings, clock)
+    services = bootstrap(settings, clock)
     app.extensions["accounts"] = services
     if services.outbox.kind == "in-process":
-        # The embedded default is one process: it keeps its own read models up to date.
-        services.run_in_background()
+        # The embedded default is one process: it keeps its own read models up to date and
+        # runs the scheduled checks, from the first request it serves. Not before: the CLI
+        # commands build this same app, and none of them may start that work.
+        background = Background(services)
+        app.extensions["accounts.background"] = background
+        services.closers.append(background.stop)
+        app.before_request(background.start)
     register_error_handlers(app)
     register_request_logging(app)
     register_security_headers(app)
@@ -288,7 +171,7 @@ def staff_cli() -> None:
     pass
 
 
-@staff_cli.command("create", help="Create a token for NAME; the token is the last line printed.")
+@staff_cli.command("create", help="Create a token for NAME; standard output is the token alone.")
 @click.argument("name")
 @click.option("--role", type=click.Choice(ROLES), required=True)
 def staff_create(name: str, role: str) -> None:
@@ -297,7 +180,8 @@ def staff_create(name: str, role: str) -> None:
     except ValueError as error:
         click.echo(str(error), err=True)
         sys.exit(2)
-    click.echo(f"Jeton créé pour {name} (rôle {role}). Il ne sera plus affiché :")
+    # Standard output is the answer alone, for `| tail -1` or `$(…)`; the rest is for people.
+    click.echo(f"Jeton créé pour {name} (rôle {role}). Il ne sera plus affiché :", err=True)
     click.echo(token)
 
 
@@ -310,7 +194,7 @@ def audit_cli() -> None:
     "verify", help="Check the hash chain, replay the history into fresh read models, compare."
 )
 def audit_verify() -> None:
-    from projections.verify import verify_chain, verify_read_models, verify_snapshots
+    from adapters.audit_verify import verify_chain, verify_read_models, verify_snapshots
 
     s = _services()
     s.projections.stop()  # this command brings the live read models up to date itself

@@ -3,7 +3,7 @@
 - Chain: each stored event carries, inside its stored state, the SHA-256 of its predecessor in
   the same stream (originator id, version, topic and stored state). Changing, deleting or
   reordering a stored event breaks the link after it; the audit index also keeps each event's
-  own hash, for the last event of a stream. `audit verify` walks both (projections/verify.py).
+  own hash, for the last event of a stream. `audit verify` walks both (adapters/audit_verify.py).
 - Sealing: the fields domain/personal_data.py lists are encrypted (AES-GCM) with the data
   subject's key from the key ring; once that key is destroyed they read as ERASED. Hashes are
   over the stored (sealed) form, so erasure leaves the chain intact.

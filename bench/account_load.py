@@ -10,10 +10,10 @@ import tempfile
 import uuid
 from datetime import UTC, date, datetime
 
-from app import build_services
 from bench.common import arguments, bench_settings, store_name, timed_ms
+from bootstrap import bootstrap
 from domain.account import Account
-from domain.application import SNAPSHOT_EVERY
+from domain.lifecycle import SNAPSHOT_EVERY
 from domain.personal_data import member_key
 
 SIZES = (10, 10_000)
@@ -40,7 +40,7 @@ def main() -> None:
     args = arguments()
     with tempfile.TemporaryDirectory() as tmp:
         settings = bench_settings(tmp, args.database_url)
-        services = build_services(settings)
+        services = bootstrap(settings)
         results = {}
         for size in SIZES:
             account_id = account_with(services, size)

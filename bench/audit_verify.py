@@ -21,12 +21,12 @@ from datetime import UTC, date, datetime
 
 import psycopg
 
-from app import build_services
+from adapters.audit_verify import verify_chain, verify_read_models, verify_snapshots
 from bench.common import arguments, bench_settings, store_name
+from bootstrap import bootstrap
 from domain.account import Account
 from domain.personal_data import member_key
 from projections.runner import catch_up
-from projections.verify import verify_chain, verify_read_models, verify_snapshots
 
 ACCOUNTS, EVENTS_EACH = 2_000, 50
 
@@ -84,7 +84,7 @@ def main() -> None:
     args = arguments(argparse.ArgumentParser(description=__doc__))
     with tempfile.TemporaryDirectory() as tmp, scratch_database(args.database_url) as url:
         settings = bench_settings(tmp, url)
-        services = build_services(settings)
+        services = bootstrap(settings)
         started = time.perf_counter()
         populate(services)
         populated_in = time.perf_counter() - started

@@ -1,8 +1,8 @@
 """Accounts in bulk, straight into PostgreSQL with COPY: what `make bench` stands on.
 
 Each account is what an accepted registration followed by its credentials e-mail and a first
-password change leaves: the domain decides it (the application's own `_decide_registration`,
-on an in-memory store and directory, so nothing is read from the database), the service's own
+password change leaves: the domain decides it (the registration use case's own `decide`, on
+an in-memory store and directory, so nothing is read from the database), the service's own
 mapper chains and seals its events with a per-member key, and COPY writes the events, the keys,
 the stream links and the directory rows. Ten events per account, every one of them decodable
 and verifiable by `audit verify`; nothing goes through HTTP or a per-row transaction.
@@ -29,11 +29,14 @@ from adapters.event_store import ProtectedMapper, event_hash
 from adapters.hashing import BcryptHasher
 from adapters.keyring import KeyRing
 from adapters.settings import Settings
-from app import build_services
 from bench.common import bench_settings
-from domain import application
-from domain.application import AccountLifecycle, RegistrationRequest
+from bootstrap import bootstrap
 from domain.directory import DirectoryEntry, Retirement
+from domain.lifecycle import AccountLifecycle
+from domain.ports import Ports
+from domain.use_cases import registration as registration_module
+from domain.use_cases.registration import Registration
+from domain.use_cases.views import RegistrationRequest
 
 # Bumped when the domain changes what a registered account's events are: bench/run.py then
 # generates its kept database of a million accounts again.
@@ -91,15 +94,18 @@ def _chunk(
 ) -> tuple[list[tuple], list[tuple], list[tuple], list[str]]:
     """Events, key rows and links for accounts start..start+count, and their identifiers."""
     clock = iter(STARTED + timedelta(seconds=n) for n in range(start * 10, (start + count) * 10))
-    lifecycle = AccountLifecycle(
+    lifecycle = AccountLifecycle()  # in memory: only its transcoder and the decision are used
+    registration = Registration(lifecycle, Ports(
         directory=_Directory(), hasher=_Hasher(password_hash),  # type: ignore[arg-type]
-        strength=None,  # type: ignore[arg-type]
+        strength=None, sessions=None, keys=None,  # type: ignore[arg-type]
         clock=lambda: next(clock),
-    )
+    ))
     # Identifiers drawn at random collide between chunks written in parallel (the service
     # retries on a collision; COPY cannot): a bijection of n onto the 8-digit range instead.
     numbers = iter(range(start, start + count))
-    application.generate_identifier = lambda: str(10_000_000 + next(numbers) * 48_271 % 90_000_000)
+    registration_module.generate_identifier = (
+        lambda: str(10_000_000 + next(numbers) * 48_271 % 90_000_000)
+    )
     keys = _Keys(secret_key)
     mapper = ProtectedMapper(lifecycle.construct_transcoder(), keys)
     rows: list[tuple] = []
@@ -110,8 +116,8 @@ def _chunk(
         number = member_number(n)
         request = RegistrationRequest(number, f"Bench{n}", "Camille", BIRTH,
                                       f"{number.lower()}@example.org")
-        at = lifecycle.clock()
-        enrollment, others = lifecycle._decide_registration(request, None, at)
+        at = registration.clock()
+        enrollment, others = registration.decide(request, None, at)
         account = next(a for a in others if type(a).__name__ == "Account")
         [requested] = account.credentials_requests
         account.issue_temporary_password(
@@ -193,7 +199,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         settings = bench_settings(tmp, args.database_url)
-        build_services(settings).close()  # the tables
+        bootstrap(settings).close()  # the tables
         started = time.perf_counter()
         generate(settings, args.database_url, args.accounts, BcryptHasher(4).hash("bench"))
         elapsed = time.perf_counter() - started

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import bcrypt
 
+from adapters.hashing import BcryptHasher
 from app import create_app
-from bench.common import arguments, bench_settings, store_name, timed_ms
+from bench.common import arguments, bench_settings, give_own_password, store_name, timed_ms
 from domain.credentials import prehash
 
 DEMO = Path(__file__).resolve().parent.parent / "demo" / "members.csv"
@@ -48,10 +49,7 @@ def main() -> None:
             if n.topic.endswith("AccountOpened")
         )
         # Give the member an own password directly through the application (no e-mail needed).
-        password_hash = services.lifecycle.hasher.hash(PASSWORD)
-        services.lifecycle._update(  # bench set-up only)
-            account.id, lambda a: a.change_password(password_hash, services.lifecycle.clock())
-        )
+        give_own_password(services, account.id, BcryptHasher(args.rounds).hash(PASSWORD))
         body = {"identifier": account.identifier, "password": PASSWORD}
 
         def sign_in() -> None:

@@ -12,8 +12,8 @@ import json
 import tempfile
 import uuid
 
-from app import build_services
 from bench.common import arguments, bench_settings, store_name, timed_ms
+from bootstrap import bootstrap
 
 SIZES = (100, 100_000)
 REPEAT = 200
@@ -45,7 +45,7 @@ def main() -> None:
     args = arguments()
     with tempfile.TemporaryDirectory() as tmp:
         settings = bench_settings(tmp, args.database_url)
-        services = build_services(settings)
+        services = bootstrap(settings)
         results = {}
         for size in SIZES:
             fill(services, size)

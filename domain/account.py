@@ -1,55 +1,52 @@
-"""Account: one member's access to the portal, from opening to closure."""
+"""Account: one member's access to the portal, from opening to closure.
+
+Here are the account's state, its opening, closure and settings, and every one of its events:
+they stay in Account's own class body because that names their stored topics
+(domain.account:Account.<Name>). Its credentials and e-mail change commands and questions come
+from its bases in domain/account_credentials.py and domain/account_email_change.py; their
+limits, and the pending requests of domain/account_requests.py, are still exported from here.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.errors import (
-    AccountClosedError,
-    CredentialsEmailCapError,
-    EmailVerificationInvalidError,
-    InvalidTransitionError,
+from domain.account_credentials import (
+    CAPPED_REASONS,
+    CREDENTIALS_EMAIL_CAP,
+    CREDENTIALS_EMAIL_WINDOW,
+    FAILURES_BEFORE_LOCK,
+    LOCK_DURATION,
+    SECRET_ANSWER_ATTEMPTS,
+    SECRET_ANSWER_WINDOW,
+    CredentialsMixin,
 )
+from domain.account_email_change import EMAIL_VERIFICATION_LIFETIME, EmailChangeMixin
+from domain.account_requests import CredentialsRequest, EmailChange
+from domain.errors import AccountClosedError, InvalidTransitionError
 from domain.mail import MailOutcome
 from domain.personal_data import PERSONAL_STATE
 from domain.states import AccountStatus, check_transition
 
-CREDENTIALS_EMAIL_CAP = 3
-CREDENTIALS_EMAIL_WINDOW = timedelta(hours=24)
-FAILURES_BEFORE_LOCK = 5
-LOCK_DURATION = timedelta(minutes=15)
-SECRET_ANSWER_ATTEMPTS = 3
-SECRET_ANSWER_WINDOW = timedelta(hours=24)
-EMAIL_VERIFICATION_LIFETIME = timedelta(hours=24)
-# Support re-sends are not capped (CONTRACT.md, "Rules in detail").
-CAPPED_REASONS = frozenset({"registration", "registration_retry", "recovery"})
+__all__ = [
+    "CAPPED_REASONS",
+    "CREDENTIALS_EMAIL_CAP",
+    "CREDENTIALS_EMAIL_WINDOW",
+    "EMAIL_VERIFICATION_LIFETIME",
+    "FAILURES_BEFORE_LOCK",
+    "LOCK_DURATION",
+    "SECRET_ANSWER_ATTEMPTS",
+    "SECRET_ANSWER_WINDOW",
+    "Account",
+    "CredentialsRequest",
+    "EmailChange",
+]
 
 
-@dataclass
-class CredentialsRequest:
-    request_id: str
-    reason: str
-    requested_at: datetime
-    issued: bool = False
-    sent: bool = False
-    failures: int = 0
-    overdue: bool = False
-
-
-@dataclass
-class EmailChange:
-    request_id: str
-    new_email: str
-    requested_at: datetime
-    token_digest: str | None = None
-    expires_at: datetime | None = None
-
-
-class Account(Aggregate):
+class Account(CredentialsMixin, EmailChangeMixin, Aggregate):
     @event("AccountOpened")
     def __init__(
         self,
@@ -94,67 +91,11 @@ class Account(Aggregate):
         if not self.is_open:
             raise AccountClosedError(self.identifier)
 
-    # Credentials: requested by a use case, issued and sent by the worker.
+    @property
+    def actor(self) -> str:
+        return f"member:{self.identifier}"
 
-    def request_credentials(self, request_id: str, reason: str, actor: str, at: datetime) -> None:
-        self._check_open()
-        if reason in CAPPED_REASONS:
-            recent = [
-                r.requested_at
-                for r in self.credentials_requests
-                if r.reason in CAPPED_REASONS and at - r.requested_at < CREDENTIALS_EMAIL_WINDOW
-            ]
-            if len(recent) >= CREDENTIALS_EMAIL_CAP:
-                wait = min(recent) + CREDENTIALS_EMAIL_WINDOW - at
-                raise CredentialsEmailCapError(max(1, int(wait.total_seconds()) + 1))
-        self.credentials_requested(request_id=request_id, reason=reason, actor=actor, timestamp=at)
-
-    def credentials_request(self, request_id: str) -> CredentialsRequest | None:
-        return next((r for r in self.credentials_requests if r.request_id == request_id), None)
-
-    def is_credentials_request_pending(self, request_id: str) -> bool:
-        """Pending: open account, not yet sent, and no newer request supersedes it."""
-        request = self.credentials_request(request_id)
-        if request is None or request.sent or not self.is_open:
-            return False
-        return self.credentials_requests[-1] is request
-
-    def is_credentials_request_unattempted(self, request_id: str) -> bool:
-        """Pending and never tried: no worker has issued a password for it. A request still
-        like that long after it was made lost its message (a broker restarted empty, an
-        in-process queue whose process died); one that was tried has a live message retrying."""
-        request = self.credentials_request(request_id)
-        return self.is_credentials_request_pending(request_id) and not request.issued
-
-    def issue_temporary_password(
-        self, request_id: str, password_hash: str, expires_at: datetime, at: datetime
-    ) -> None:
-        self._check_open()
-        request = self.credentials_request(request_id)
-        if request is None:
-            raise KeyError(request_id)
-        self.temp_password_issued(
-            request_id=request_id,
-            password_hash=password_hash,
-            expires_at=expires_at,
-            reason=request.reason,
-            actor="system:credentials",
-            timestamp=at,
-        )
-
-    def record_credentials_email_sent(self, request_id: str, at: datetime) -> None:
-        self.credentials_email_sent(request_id=request_id, actor="system:mailer", timestamp=at)
-
-    def record_credentials_email_failed(self, request_id: str, error: str, at: datetime) -> None:
-        self.credentials_email_failed(
-            request_id=request_id, error=error, actor="system:mailer", timestamp=at
-        )
-
-    def change_email(self, new_email: str, reason: str, actor: str, at: datetime) -> None:
-        self._check_open()
-        if new_email == self.email:
-            return
-        self.email_changed(old=self.email, new=new_email, reason=reason, actor=actor, timestamp=at)
+    # Opening, closure and settings.
 
     def set_secret_question(
         self, question: str, answer_hash: str, actor: str, at: datetime
@@ -163,6 +104,13 @@ class Account(Aggregate):
         self.secret_question_set(
             question=question, answer_hash=answer_hash, actor=actor, timestamp=at
         )
+
+    def set_alerts(self, reimbursements: bool, at: datetime) -> None:
+        self._check_open()
+        if reimbursements != self.alerts_reimbursements:
+            self.alerts_preference_changed(
+                reimbursements=reimbursements, actor=self.actor, timestamp=at
+            )
 
     def close(self, agent: str, at: datetime) -> None:
         check_transition(self.status, AccountStatus.CLOSED)
@@ -181,16 +129,6 @@ class Account(Aggregate):
         self._check_open()
         self.closure_requested(request_id=request_id, actor=self.actor, timestamp=at)
 
-    def flag_credentials_overdue(self, request_id: str, at: datetime) -> None:
-        """The mail server has not accepted this request's e-mail an hour after it was due."""
-        request = self.credentials_request(request_id)
-        if request is None or request.sent or request.overdue:
-            return
-        self.credentials_email_overdue(
-            request_id=request_id, identifier=self.identifier, actor="system:mail-check",
-            timestamp=at,
-        )
-
     def record_notice(self, about_version: int, outcome: str, at: datetime) -> None:
         """How the notice of the event at `about_version` ended; once per event. A closed or
         erased account takes it too: the closure's own notice goes out after the closure."""
@@ -201,102 +139,6 @@ class Account(Aggregate):
             self.notice_sent(
                 about_version=about_version, outcome=outcome.value, actor="system:mailer",
                 timestamp=at,
-            )
-
-    # Sign-in and lockout.
-
-    @property
-    def actor(self) -> str:
-        return f"member:{self.identifier}"
-
-    def is_locked(self, at: datetime) -> bool:
-        return self.locked_until is not None and at < self.locked_until
-
-    def usable_temporary_hash(self, at: datetime) -> str | None:
-        """The temporary password's hash while it may still sign in (24 hours at most)."""
-        if self.temp_password_expires_at is None or at >= self.temp_password_expires_at:
-            return None
-        return self.temp_password_hash
-
-    def sign_in(self, with_temporary: bool, at: datetime) -> None:
-        self._check_open()
-        self.signed_in(with_temporary=with_temporary, actor=self.actor, timestamp=at)
-
-    def fail_sign_in(self, at: datetime, context: str = "sign_in") -> None:
-        """A wrong password; the fifth in a row locks the account for 15 minutes."""
-        self._check_open()
-        self.sign_in_failed(context=context, actor=self.actor, timestamp=at)
-        if self.failed_sign_ins >= FAILURES_BEFORE_LOCK:
-            self.account_locked(until=at + LOCK_DURATION, actor="system:lockout", timestamp=at)
-
-    def unlock(self, agent: str, at: datetime) -> None:
-        self._check_open()
-        self.account_unlocked(agent=agent, actor=f"support:{agent}", timestamp=at)
-
-    def change_password(self, password_hash: str, at: datetime) -> None:
-        self._check_open()
-        self.password_changed(password_hash=password_hash, actor=self.actor, timestamp=at)
-
-    # Recovery ("Codes d'accès oubliés ?").
-
-    def is_secret_answer_path_closed(self, at: datetime) -> bool:
-        recent = [t for t in self.secret_answer_failures if at - t < SECRET_ANSWER_WINDOW]
-        return len(recent) >= SECRET_ANSWER_ATTEMPTS
-
-    def request_recovery(self, outcome: str, at: datetime) -> None:
-        self._check_open()
-        self.recovery_requested(outcome=outcome, actor="system:recovery", timestamp=at)
-
-    # E-mail change ("Modifier mes infos").
-
-    def request_email_change(self, request_id: str, new_email: str, at: datetime) -> None:
-        self._check_open()
-        self.email_change_requested(
-            request_id=request_id, new_email=new_email, actor=self.actor, timestamp=at
-        )
-
-    def is_email_change_pending(self, request_id: str) -> bool:
-        return (
-            self.is_open
-            and self.email_change is not None
-            and self.email_change.request_id == request_id
-        )
-
-    def is_email_verification_unattempted(self, request_id: str) -> bool:
-        """Pending and no code ever drawn for it: its message was lost (see credentials)."""
-        return self.is_email_change_pending(request_id) and self.email_change.token_digest is None
-
-    def issue_email_verification(
-        self, request_id: str, token_digest: str, at: datetime
-    ) -> None:
-        if not self.is_email_change_pending(request_id):
-            raise EmailVerificationInvalidError(request_id)
-        self.email_verification_issued(
-            request_id=request_id,
-            token_hash=token_digest,
-            expires_at=at + EMAIL_VERIFICATION_LIFETIME,
-            actor="system:email_verification",
-            timestamp=at,
-        )
-
-    def verify_email(self, token_digest: str, at: datetime) -> None:
-        """The newest code of the pending change, unexpired and unused, makes the change."""
-        change = self.email_change
-        if (
-            not self.is_open
-            or change is None
-            or change.token_digest != token_digest
-            or change.expires_at is None
-            or at >= change.expires_at
-        ):
-            raise EmailVerificationInvalidError("unknown, used or expired code")
-        self.change_email(change.new_email, "member", self.actor, at)
-
-    def set_alerts(self, reimbursements: bool, at: datetime) -> None:
-        self._check_open()
-        if reimbursements != self.alerts_reimbursements:
-            self.alerts_preference_changed(
-                reimbursements=reimbursements, actor=self.actor, timestamp=at
             )
 
     # Events.

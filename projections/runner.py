@@ -72,6 +72,10 @@ class ProjectionThread:
             self._thread = threading.Thread(target=self._run, name="projections", daemon=True)
             self._thread.start()
 
+    @property
+    def running(self) -> bool:
+        return self._thread is not None
+
     def wake(self) -> None:
         self._wake.set()
 

@@ -9,11 +9,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eventsourcing.persistence import Tracking, TrackingRecorder
 
-from adapters.database import Cursor, Database
+if TYPE_CHECKING:
+    # The database is handed in by the composition root; a read model never opens one.
+    from adapters.database import Cursor, Database
 
 Statement = tuple[str, Sequence[Any]]
 

@@ -10,7 +10,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.conftest import SECRET_KEY
+from tests.helpers import SECRET_KEY
 
 ROOT = Path(__file__).resolve().parent.parent
 

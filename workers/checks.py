@@ -1,7 +1,8 @@
 """Scheduled checks: work that depends on time passing rather than on an event arriving.
 
 APScheduler runs them in the active projection runner (one at a time across machines, by the
-runner lock), or in the embedded default's single process.
+runner lock), or in the embedded default's single process (workers/background.py); never in
+a CLI command.
 """
 
 from __future__ import annotations
@@ -10,13 +11,19 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from domain.application import AccountLifecycle
+from adapters.queue.outbox import Outbox
+from domain.ports import Clock
+from domain.use_cases.closure import Closure
+from domain.use_cases.mail_delivery import MailDelivery
 from projections.support_queue import SupportQueueView
-from workers.outbox import Outbox
+
+if TYPE_CHECKING:
+    from bootstrap import Services
 
 log = logging.getLogger(__name__)
 CHECK_EVERY_SECONDS = 60
@@ -27,23 +34,23 @@ LOST_AFTER = timedelta(minutes=10)
 REENQUEUE_EVERY = timedelta(minutes=30)
 
 
-def flag_overdue_credentials(lifecycle: AccountLifecycle, queue: SupportQueueView) -> int:
+def flag_overdue_credentials(mail: MailDelivery, queue: SupportQueueView, clock: Clock) -> int:
     """Credentials e-mails the mail server has not accepted an hour after they were asked for
     become CredentialsEmailOverdue events, which put an undelivered_email item in the queue."""
-    overdue = queue.overdue_credentials(lifecycle.clock())
+    overdue = queue.overdue_credentials(clock())
     for account_id, request_id in overdue:
-        lifecycle.flag_credentials_overdue(UUID(account_id), request_id)
+        mail.flag_credentials_overdue(UUID(account_id), request_id)
     if overdue:
         log.warning("%d credentials e-mail(s) overdue", len(overdue))
     return len(overdue)
 
 
-def finish_erasures(lifecycle: AccountLifecycle, queue: SupportQueueView) -> int:
+def finish_erasures(closure: Closure, queue: SupportQueueView, clock: Clock) -> int:
     """Closed accounts whose member was not erased a minute after closure (the closing process
     died in between, or its database went away): erase them now."""
-    pending = queue.unerased_closures(lifecycle.clock() - ERASURE_GRACE)
+    pending = queue.unerased_closures(clock() - ERASURE_GRACE)
     for account_id in pending:
-        lifecycle.erase_personal_data(UUID(account_id))
+        closure.erase_personal_data(UUID(account_id))
     if pending:
         log.warning("%d closed account(s) erased late", len(pending))
     return len(pending)
@@ -61,12 +68,14 @@ class Reconciler:
     at most every REENQUEUE_EVERY, so a stalled queue is not flooded with copies; after a
     runner failover, once more at worst."""
 
-    def __init__(self, lifecycle: AccountLifecycle, queue: SupportQueueView, outbox: Outbox):
-        self.lifecycle, self.queue, self.outbox = lifecycle, queue, outbox
+    def __init__(
+        self, mail: MailDelivery, queue: SupportQueueView, outbox: Outbox, clock: Clock
+    ):
+        self.mail, self.queue, self.outbox, self.clock = mail, queue, outbox, clock
         self._enqueued: dict[str, datetime] = {}
 
     def __call__(self) -> int:
-        now = self.lifecycle.clock()
+        now = self.clock()
         lost = [work for work in self._lost(now - LOST_AFTER) if self._due(work[0], now)]
         for key, enqueue in lost:
             enqueue()
@@ -80,11 +89,11 @@ class Reconciler:
         return [
             (request_id, partial(self.outbox.enqueue_credentials, account_id, request_id))
             for account_id, request_id in self.queue.pending_credentials(before)
-            if self.lifecycle.is_credentials_request_unattempted(UUID(account_id), request_id)
+            if self.mail.is_credentials_request_unattempted(UUID(account_id), request_id)
         ] + [
             (request_id, partial(self.outbox.enqueue_verification, account_id, request_id))
             for account_id, request_id in self.queue.pending_verifications(before)
-            if self.lifecycle.is_email_verification_unattempted(UUID(account_id), request_id)
+            if self.mail.is_email_verification_unattempted(UUID(account_id), request_id)
         ] + [
             (f"{kind}:{source_id}:{version}",
              partial(self.outbox.enqueue_mail, kind, source_id, version))
@@ -96,19 +105,18 @@ class Reconciler:
         return last is None or now - last >= REENQUEUE_EVERY
 
 
-def scheduler(
-    lifecycle: AccountLifecycle, queue: SupportQueueView, outbox: Outbox
-) -> BackgroundScheduler:
+def scheduler(services: Services) -> BackgroundScheduler:
     """The checks, every minute from start; a run still going when the next is due is not
     doubled, and runs missed while the process was busy collapse into one."""
     checks = BackgroundScheduler(
         timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1}
     )
+    cases, queue, clock = services.use_cases, services.support_queue, services.clock
     start = datetime.now(UTC)
     for name, job in (
-        ("overdue credentials", lambda: flag_overdue_credentials(lifecycle, queue)),
-        ("unfinished erasures", lambda: finish_erasures(lifecycle, queue)),
-        ("lost messages", Reconciler(lifecycle, queue, outbox)),
+        ("overdue credentials", lambda: flag_overdue_credentials(cases.mail, queue, clock)),
+        ("unfinished erasures", lambda: finish_erasures(cases.closure, queue, clock)),
+        ("lost messages", Reconciler(cases.mail, queue, services.outbox, clock)),
     ):
         checks.add_job(job, "interval", seconds=CHECK_EVERY_SECONDS, name=name,
                        next_run_time=start)

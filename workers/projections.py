@@ -15,7 +15,8 @@ import threading
 
 from adapters import logs
 from adapters.settings import Settings
-from app import build_services
+from bootstrap import bootstrap
+from workers.background import Background
 from workers.runner_lock import runner_lock
 
 log = logging.getLogger("accounts.projections")
@@ -38,8 +39,9 @@ def main() -> None:
     if stop.is_set():
         return
     log.info("active: running the projections and the scheduled checks")
-    services = build_services(settings)
-    services.run_in_background()
+    services = bootstrap(settings)
+    background = Background(services)
+    background.start()
     lost = False
     while not stop.wait(HOLD_CHECK_SECONDS):
         if not lock.held():
@@ -48,6 +50,7 @@ def main() -> None:
             log.error("lost the runner lock; stopping")
             lost = True
             break
+    background.stop()
     services.close()
     lock.release()
     sys.exit(1 if lost else 0)

@@ -13,7 +13,6 @@ from marshmallow import fields, validate
 
 from adapters.http import Blueprint
 from adapters.http.auth import BEARER, require_staff
-from adapters.http.errors import ApiError
 from adapters.http.schemas import BaseSchema
 from adapters.http.services import services
 
@@ -130,20 +129,8 @@ class AccountHistory(MethodView):
     @blp.doc(**BEARER)
     def get(self, identifier: str) -> dict[str, Any]:
         """Every event of the account, its registrations and its support requests, in order."""
-        s = services()
-        account = s.lifecycle.account_for_support(identifier)
-        rows = s.audit.member_events(account.member_key)
-        by_stream: dict[str, dict[int, Any]] = {}
-        for stream_id in {row["stream_id"] for row in rows}:
-            by_stream[stream_id] = {
-                e.originator_version: e for e in s.lifecycle.events.get(UUID(stream_id))
-            }
-        return {
-            "events": [
-                event_view(row["position"], by_stream[row["stream_id"]][row["version"]])
-                for row in rows
-            ]
-        }
+        history = services().use_cases.audit.history(identifier)
+        return {"events": [event_view(position, event) for position, event in history]}
 
 
 @blp.route("/accounts/<identifier>/state")
@@ -155,20 +142,11 @@ class AccountState(MethodView):
     @blp.doc(**BEARER)
     def get(self, query: dict[str, Any], identifier: str) -> dict[str, Any]:
         """The account rebuilt from its events up to the instant `at`."""
-        s = services()
-        account = s.lifecycle.account_for_support(identifier)
         at = query["at"]
-        version = 0
-        for event in s.lifecycle.events.get(account.id):
-            if event.timestamp > at:
-                break
-            version = event.originator_version
-        if version == 0:
-            raise ApiError("not_found")
-        then = s.lifecycle.repository.get(account.id, version=version)
-        state = jsonable({k: v for k, v in vars(then).items() if not k.startswith("_")})
+        then = services().use_cases.audit.state_at(identifier, at)
         return {
-            "identifier": identifier, "at": at.isoformat(), "version": version, "state": state,
+            "identifier": identifier, "at": at.isoformat(), "version": then.version,
+            "state": jsonable(then.state),
         }
 
 
@@ -180,12 +158,9 @@ class Feed(MethodView):
     @blp.doc(**BEARER)
     def get(self, query: dict[str, Any]) -> dict[str, Any]:
         """The global ordered feed over the notification log, for replay elsewhere."""
-        s = services()
         after = query["after"]
-        notifications = s.lifecycle.recorder.select_notifications(
-            start=after + 1, limit=query["limit"]
-        )
-        events = [
-            event_view(n.id, s.lifecycle.mapper.to_domain_event(n)) for n in notifications
-        ]
-        return {"events": events, "next_after": notifications[-1].id if notifications else after}
+        feed = services().use_cases.audit.feed(after, query["limit"])
+        return {
+            "events": [event_view(position, event) for position, event in feed],
+            "next_after": feed[-1][0] if feed else after,
+        }

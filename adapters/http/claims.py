@@ -23,7 +23,7 @@ from adapters.http.schemas import (
     past_date,
 )
 from adapters.http.services import services
-from domain.application import ReimbursementFeedItem
+from domain.use_cases.views import ReimbursementFeedItem
 
 blp = Blueprint(
     "claims", __name__, url_prefix="/api/v1/internal", description="Flux des prestations"
@@ -97,5 +97,5 @@ class Reimbursements(MethodView):
         """Record a reimbursement; a replay of the same one records nothing and answers 202."""
         s = services()
         s.outbox.check()
-        s.lifecycle.record_reimbursement(ReimbursementFeedItem(**data), g.staff.actor)
+        s.use_cases.claims.record_reimbursement(ReimbursementFeedItem(**data), g.staff.actor)
         return {"reimbursement_id": data["reimbursement_id"]}

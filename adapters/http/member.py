@@ -97,12 +97,11 @@ class Sessions(MethodView):
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Sign in with the identifier and a password (own or temporary)."""
         s = services()
-        who = s.lifecycle.authenticate(data["identifier"], data["password"])
-        token, expires_at = s.sessions.open(who.account_id, who.identifier, who.temporary)
+        opened = s.use_cases.sign_in.sign_in(data["identifier"], data["password"])
         return {
-            "token": token,
-            "expires_at": expires_at.isoformat(),
-            "must_change_password": who.temporary,
+            "token": opened.token,
+            "expires_at": opened.expires_at.isoformat(),
+            "must_change_password": opened.must_change_password,
         }
 
 
@@ -113,7 +112,7 @@ class CurrentSession(MethodView):
     @blp.doc(**BEARER)
     def delete(self) -> None:
         """Sign out: this session's token stops working at once."""
-        services().sessions.revoke(g.session.digest)
+        services().use_cases.sign_in.sign_out(g.session.digest)
 
 
 @blp.route("/me")
@@ -123,7 +122,7 @@ class Me(MethodView):
     @blp.doc(**BEARER)
     def get(self) -> dict[str, Any]:
         """The portal view of the signed-in member."""
-        view = services().lifecycle.me(g.session.account_id)
+        view = services().use_cases.member_space.me(g.session.account_id)
         return {
             "identifier": view.identifier,
             "email": view.email,
@@ -146,15 +145,12 @@ class MyPassword(MethodView):
     @blp.doc(**BEARER)
     def put(self, data: dict[str, Any]) -> None:
         """Replace the password (the temporary one at first sign-in); other sessions end."""
-        s = services()
-        session = g.session
-        s.lifecycle.change_password(
-            session.account_id,
+        services().use_cases.sign_in.change_password(
+            g.session.account_id,
             data["current_password"],
             data["new_password"],
-            before_recording=lambda: s.sessions.revoke_all(session.account_id, keep=session.digest),
+            session_digest=g.session.digest,
         )
-        s.sessions.end_temporary(session.digest)
 
 
 @blp.route("/me/email")
@@ -165,7 +161,7 @@ class MyEmail(MethodView):
     @blp.doc(**BEARER)
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Modifier mes infos: a single-use code goes to the new address."""
-        services().lifecycle.request_email_change(
+        services().use_cases.recovery.request_email_change(
             g.session.account_id, data["new_email"], data["password"]
         )
         return {
@@ -182,7 +178,7 @@ class MySecretQuestion(MethodView):
     @blp.doc(**BEARER)
     def put(self, data: dict[str, Any]) -> None:
         """Set the secret question; the answer is kept only as a hash of its normalised form."""
-        services().lifecycle.set_secret_question(
+        services().use_cases.sign_in.set_secret_question(
             g.session.account_id, data["question"], data["answer"], data["password"]
         )
 
@@ -195,7 +191,8 @@ class MyAlerts(MethodView):
     @blp.doc(**BEARER)
     def put(self, data: dict[str, Any]) -> dict[str, Any]:
         """Turn reimbursement e-mail alerts on or off."""
-        on = services().lifecycle.set_alerts(g.session.account_id, data["reimbursements"])
+        member_space = services().use_cases.member_space
+        on = member_space.set_alerts(g.session.account_id, data["reimbursements"])
         return {"reimbursements": on}
 
 
@@ -215,7 +212,8 @@ class MyClosure(MethodView):
     @blp.doc(**BEARER)
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Ask for the account to be closed; a support agent decides."""
-        request_id = services().lifecycle.request_closure(g.session.account_id, data["password"])
+        closure = services().use_cases.closure
+        request_id = closure.request_closure(g.session.account_id, data["password"])
         return {"request_id": str(request_id)}
 
 
@@ -258,10 +256,10 @@ class MyReimbursements(MethodView):
     def get(self) -> dict[str, Any]:
         """The last 12 months of reimbursements, newest first, grouped by contract."""
         s = services()
-        view = s.lifecycle.me(g.session.account_id)
+        view = s.use_cases.member_space.me(g.session.account_id)
         if "health" not in view.sections:
             raise ApiError("section_unavailable")
-        since = twelve_months_before(s.lifecycle.clock()).astimezone(UTC)
+        since = twelve_months_before(s.clock()).astimezone(UTC)
         contracts: dict[str, list[dict[str, Any]]] = {}
         for row in s.portal.reimbursements(member_key(view.member_number), since):
             contracts.setdefault(row["contract_id"], []).append({

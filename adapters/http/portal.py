@@ -29,7 +29,7 @@ from adapters.http.schemas import (
     past_date,
 )
 from adapters.http.services import services
-from domain.application import (
+from domain.use_cases.views import (
     RecoveryRequest,
     RegistrationRequest,
     RegistrationView,
@@ -197,7 +197,8 @@ class Registrations(MethodView):
         s = services()
         idempotency = _idempotency()
         s.outbox.check()
-        view = s.lifecycle.register(RegistrationRequest(**data), idempotency=idempotency)
+        registration = s.use_cases.registration
+        view = registration.register(RegistrationRequest(**data), idempotency=idempotency)
         return _answer(view, with_instants=False)
 
 
@@ -211,7 +212,7 @@ class Registration(MethodView):
             key = UUID(registration_id)
         except ValueError:
             raise ApiError("not_found") from None
-        return _answer(services().lifecycle.get_registration(key), with_instants=True)
+        return _answer(services().use_cases.registration.get_registration(key), with_instants=True)
 
 
 RECOVERY_ANSWER = {
@@ -231,7 +232,7 @@ class Recoveries(MethodView):
         started = time.monotonic()
         s = services()
         s.outbox.check()
-        s.lifecycle.recover(RecoveryRequest(**data))
+        s.use_cases.recovery.recover(RecoveryRequest(**data))
         # A match reads, writes and enqueues; no match returns at once. Answering no sooner
         # than a floor keeps the two indistinguishable by timing (CONTRACT.md).
         floor = current_app.config["RECOVERY_MIN_SECONDS"]
@@ -246,7 +247,7 @@ class EmailVerifications(MethodView):
     @blp.alt_response(404, description="Unknown, used or expired code")
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Confirm an e-mail change with the code sent to the new address (no session needed)."""
-        return {"email": services().lifecycle.verify_email(data["token"])}
+        return {"email": services().use_cases.recovery.verify_email(data["token"])}
 
 
 @blp.route("/support-requests")
@@ -256,5 +257,5 @@ class SupportRequests(MethodView):
     @blp.alt_response(429, description="Too many requests from this address")
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """For someone who cannot sign in: the request becomes an item in the support queue."""
-        request_id = services().lifecycle.submit_support_request(SupportRequestForm(**data))
+        request_id = services().use_cases.support.submit_support_request(SupportRequestForm(**data))
         return {"request_id": str(request_id)}

@@ -1,14 +1,14 @@
-"""Where a request finds the services create_app wired for it."""
+"""Where a request finds the services create_app wired for it (bootstrap.py's Services).
+
+Typed loosely on purpose: an adapter never imports the composition root, so the web layer
+sees it only through the Flask app that the entry point (app.py) hands it to."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
 from flask import current_app
 
-if TYPE_CHECKING:
-    from app import Services
 
-
-def services() -> Services:
+def services() -> Any:
     return current_app.extensions["accounts"]

@@ -131,7 +131,7 @@ def account_summary(account: Account) -> dict[str, Any]:
     closed = account.status == AccountStatus.CLOSED
     entry = None if closed else services().directory.find(account.member_number)
     last = account.credentials_requests[-1] if account.credentials_requests else None
-    now = services().lifecycle.clock()
+    now = services().clock()
     return {
         "identifier": account.identifier,
         "status": str(account.status),
@@ -205,7 +205,7 @@ class RegistrationDecision(MethodView):
         """Approve (account opened, credentials e-mailed) or reject (a French e-mail says so)."""
         s = services()
         s.outbox.check()
-        view = s.lifecycle.decide_registration(
+        view = s.use_cases.support.decide_registration(
             _uuid(registration_id), data["decision"] == "approve", g.staff.name, data["note"]
         )
         body = {
@@ -229,12 +229,10 @@ class RequestDecision(MethodView):
         """Accept or reject a request: an accepted closure closes the account."""
         s = services()
         s.outbox.check()
-        request = s.lifecycle.decide_request(
+        request = s.use_cases.support.decide_request(
             _uuid(request_id), data["decision"] == "accept", g.staff.name, data["note"],
             data.get("new_email"),
         )
-        if request.kind == "closure" and request.status == "accepted":
-            s.sessions.revoke_all(request.account_id)
         return request_view(request)
 
 
@@ -246,7 +244,7 @@ class SupportAccount(MethodView):
     @blp.doc(**BEARER)
     def get(self, identifier: str) -> dict[str, Any]:
         """An account as support sees it; a closed one shows no personal data."""
-        return account_summary(services().lifecycle.account_for_support(identifier))
+        return account_summary(services().use_cases.support.account_for_support(identifier))
 
 
 @blp.route("/accounts/<identifier>/credentials")
@@ -258,7 +256,7 @@ class SupportCredentials(MethodView):
         """Re-send the credentials: a new temporary password (not capped)."""
         s = services()
         s.outbox.check()
-        s.lifecycle.resend_credentials(identifier, g.staff.name)
+        s.use_cases.support.resend_credentials(identifier, g.staff.name)
         return {"message": "Un nouveau mot de passe temporaire est envoyé au membre."}
 
 
@@ -269,4 +267,4 @@ class SupportUnlock(MethodView):
     @blp.doc(**BEARER)
     def post(self, identifier: str) -> dict[str, Any]:
         """Lift a lockout before its 15 minutes are over."""
-        return account_summary(services().lifecycle.unlock(identifier, g.staff.name))
+        return account_summary(services().use_cases.support.unlock(identifier, g.staff.name))

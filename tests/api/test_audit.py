@@ -7,52 +7,18 @@ from datetime import timedelta
 
 import pytest
 
-from tests.api.test_registrations import HELENE, credentials, mails, register
-from tests.api.test_sign_in import OWN, bearer
-from tests.conftest import drain, settle
-
-ANSWER = "Médor-Zéphyrin"
+from tests.helpers import (
+    ANSWER,
+    HELENE,
+    OWN,
+    bearer,
+    story,
+)
 
 
 @pytest.fixture
 def auditor(services) -> dict[str, str]:
     return bearer(services.staff_tokens.create("audra", "auditor"))
-
-
-def story(client, services, clock) -> dict[str, str]:
-    """Registered, reviewed and approved, signed in, changed password and e-mail."""
-    first = register(client, first_name="Hélèna", secret_question="Chien ?", secret_answer=ANSWER)
-    support = bearer(services.staff_tokens.create("alice", "support"))
-    clock.advance(minutes=5)
-    decided = client.post(
-        f"/api/v1/support/registrations/{first.json['registration_id']}/decision",
-        json={"decision": "approve", "note": "vu au téléphone"}, headers=support,
-    )
-    assert decided.status_code == 200
-    identifier, temporary = credentials(mails(services)[-1])
-    clock.advance(minutes=5)
-    token = client.post(
-        "/api/v1/sessions", json={"identifier": identifier, "password": temporary}
-    ).json["token"]
-    assert client.put(
-        "/api/v1/me/password", json={"current_password": temporary, "new_password": OWN},
-        headers=bearer(token),
-    ).status_code == 204
-    opened_at = clock.now
-    clock.advance(minutes=5)
-    assert client.post(
-        "/api/v1/me/email", json={"new_email": "neuve@example.org", "password": OWN},
-        headers=bearer(token),
-    ).status_code == 202
-    code = next(
-        m.get_content().split("Code de vérification : ")[1].split()[0]
-        for m in mails(services) if m["To"] == "neuve@example.org"
-    )
-    assert client.post("/api/v1/email-verifications", json={"token": code}).status_code == 200
-    drain(services)  # the notice of the change, and its NoticeSent, before the log is read
-    settle(services)
-    return {"identifier": identifier, "temporary": temporary, "token": token, "code": code,
-            "opened_at": opened_at.isoformat()}
 
 
 def test_the_history_tells_the_whole_story_in_order(client, services, clock, auditor):

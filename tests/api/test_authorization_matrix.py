@@ -52,13 +52,15 @@ import pytest
 from flask import Flask
 
 from projections.support_queue import item_id
-from tests.api.test_registrations import credentials
-from tests.api.test_sign_in import OTHER, OWN, bearer
-from tests.conftest import (
+from tests.helpers import (
+    OTHER,
+    OWN,
     PG_HOST,
     PG_PORT,
     PG_USER,
     FakeClock,
+    bearer,
+    credentials,
     drain,
     make_settings,
     read_mail,
@@ -358,7 +360,7 @@ def _postgres_database() -> Iterator[str]:
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def world(request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[World]:
     from app import create_app
-    from tests.conftest import DEMO_CSV
+    from tests.helpers import DEMO_CSV
 
     tmp = tmp_path_factory.mktemp(f"matrix-{request.param}")
     if request.param == "sqlite":

@@ -9,7 +9,7 @@ from uuid import UUID
 import pytest
 
 from projections.support_queue import item_id
-from tests.conftest import drain, read_mail, settle
+from tests.helpers import drain, read_mail, settle
 
 HELENE = {
     "member_number": "M1000001", "last_name": "Dupré-Lefèvre", "first_name": "Hélène",

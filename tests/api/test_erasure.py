@@ -18,10 +18,19 @@ import pytest
 from domain.errors import InvalidTransitionError
 from domain.personal_data import ERASED, PERSONAL_EVENTS, member_key
 from projections.support_queue import ERASED as QUEUE_ERASED
-from tests.api.test_audit import story
-from tests.api.test_registrations import HELENE, credentials, mails, register
-from tests.api.test_sign_in import OWN, bearer, sign_in
-from tests.conftest import database_text, drain, settle
+from tests.helpers import (
+    HELENE,
+    OWN,
+    bearer,
+    credentials,
+    database_text,
+    drain,
+    mails,
+    register,
+    settle,
+    sign_in,
+    story,
+)
 
 A_QUESTION = "Nom de jeune fille de ma grand-mère ?"
 A_REGISTRATION_QUESTION = "Chien ?"  # the one story() registers with
@@ -296,10 +305,10 @@ def test_the_erased_members_key_is_destroyed_and_the_other_members_kept(services
 
 
 def test_erasure_is_idempotent_and_refused_for_an_open_account(services, world):
-    lifecycle = services.lifecycle
-    closed = lifecycle.account_for_support(world["a_identifier"])
-    assert lifecycle.erase_personal_data(closed.id) is False
-    open_account = lifecycle.account_for_support(world["b_identifier"])
+    cases = services.use_cases
+    closed = cases.support.account_for_support(world["a_identifier"])
+    assert cases.closure.erase_personal_data(closed.id) is False
+    open_account = cases.support.account_for_support(world["b_identifier"])
     with pytest.raises(InvalidTransitionError):
-        lifecycle.erase_personal_data(open_account.id)
-    assert lifecycle.account_for_support(world["b_identifier"]).email == B["email"]
+        cases.closure.erase_personal_data(open_account.id)
+    assert cases.support.account_for_support(world["b_identifier"]).email == B["email"]

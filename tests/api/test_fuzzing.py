@@ -41,15 +41,18 @@ from schemathesis.specs.openapi.checks import (
     unsupported_method,
 )
 
-from tests.api.test_sign_in import (
+from tests.helpers import (
+    DEMO_CSV,
     OWN,
     bearer,
     change_password,
+    drain,
     issued_credentials,
     member_with_own_password,
+    read_mail,
+    settle,
     sign_in,
 )
-from tests.conftest import DEMO_CSV, drain, read_mail, settle
 
 # schemathesis 4.32 uses the `random` module inside its own strategies, which Hypothesis 6.170
 # reports as deprecated; nothing in this file does.
@@ -219,7 +222,7 @@ class World:
         """A password change the fuzzer got right is undone: later cases keep the real one."""
         changed = ("PUT", "/api/v1/me/password", "member", 204)
         if (case.method, case.path, caller, status) == changed:
-            self.services.lifecycle.change_password(
+            self.services.use_cases.sign_in.change_password(
                 self.own.account_id, case.body["new_password"], OWN
             )
 
@@ -231,7 +234,7 @@ def register(client, body: dict[str, str]) -> dict[str, Any]:
 
 
 def account_id(services, identifier: str):
-    return services.lifecycle.account_for_support(identifier).id
+    return services.use_cases.support.account_for_support(identifier).id
 
 
 @pytest.fixture

@@ -8,8 +8,7 @@ import json
 
 import pytest
 
-from tests.api.test_registrations import mails, register
-from tests.api.test_sign_in import OWN, change_password, register_member, sign_in
+from tests.helpers import OWN, change_password, mails, register, register_member, sign_in
 
 
 def lines(stream: io.StringIO) -> list[dict]:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import drain
+from tests.helpers import drain
 
 REGISTRATIONS = "/api/v1/registrations"
 JSON = "application/json"

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.api.test_registrations import register
-from tests.conftest import settle
+from tests.helpers import register, settle
 
 
 def lag(client, projection: str) -> float:
@@ -49,7 +48,7 @@ def sample(client, name: str, **labels: str) -> float:
 
 
 def test_requests_registrations_sign_ins_and_e_mails_are_counted(client, services):
-    from tests.api.test_registrations import credentials, mails
+    from tests.helpers import credentials, mails
 
     def counts() -> dict[str, float]:
         return {

@@ -10,28 +10,37 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
-from tests.api.test_recovery_and_email import (
+from tests.helpers import (
+    DEMO_CSV,
+    FEED,
     HELENE,
+    LABEL,
+    Inbox,
     Member,
     assert_error,
-    bearer,
+    credentials,
+    days_ago,
+    drain,
+    event_types,
+    feed_item,
+    free_port,
     inbox,
+    make_settings,
     open_account,
     put_alerts,
+    recorded,
+    register_member,
+    session_bearer,
+    settle,
     sign_in,
+    wait_for,
 )
-from tests.api.test_registrations import credentials
-from tests.api.test_sign_in import register_member
-from tests.api.test_support import Inbox, free_port, recorded, wait_for
-from tests.conftest import DEMO_CSV, drain, event_types, make_settings, settle
 
-FEED = "/api/v1/internal/reimbursements"
 HISTORY = "/api/v1/me/reimbursements"
 DIRECTORY = {
     row["member_number"]: row for row in csv.DictReader(DEMO_CSV.open(encoding="utf-8"))
 }
 ALERT_SUBJECT = "Nouveau remboursement santé"
-LABEL = "Consultation ophtalmologie"
 PARIS_SUMMER = timezone(timedelta(hours=2))
 
 
@@ -58,30 +67,6 @@ def claims(services, name: str = "flux-sante") -> dict[str, str]:
 
 def bearer_of(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
-
-
-def days_ago(days: float) -> datetime:
-    return datetime.now(UTC) - timedelta(days=days)
-
-
-# Fixed once, so that two calls of feed_item() describe the same reimbursement.
-PAID_AT = days_ago(3).isoformat()
-CARE_DATE = days_ago(10).date().isoformat()
-
-
-def feed_item(**changes: object) -> dict[str, object]:
-    """Zoé's (a child on Hélène's contract) reimbursement, paid three days ago."""
-    item: dict[str, object] = {
-        "reimbursement_id": "R-2026-0001",
-        "member_number": "M1000003",
-        "contract_id": "SANTE-IND-001",
-        "label": LABEL,
-        "care_date": CARE_DATE,
-        "paid_at": PAID_AT,
-        "amount": "25.40",
-    }
-    item.update(changes)
-    return item
 
 
 def post(client, headers, **changes: object):
@@ -270,7 +255,7 @@ def test_an_item_recorded_by_another_request_meanwhile_is_a_replay_or_a_conflict
 ):
     """The other copy commits between this request's read and its save."""
     lifecycle = services.lifecycle
-    read = lifecycle._get_or_none
+    read = lifecycle.get_or_none
     other_done: list[bool] = []
     headers = claims(services)
 
@@ -278,12 +263,12 @@ def test_an_item_recorded_by_another_request_meanwhile_is_a_replay_or_a_conflict
         found = read(aggregate_id)
         if found is None and not other_done:
             other_done.append(True)
-            monkeypatch.setattr(lifecycle, "_get_or_none", read)
+            monkeypatch.setattr(lifecycle, "get_or_none", read)
             assert client.post(FEED, json=feed_item(), headers=headers).status_code == 202
-            monkeypatch.setattr(lifecycle, "_get_or_none", read_then_let_the_other_copy_commit)
+            monkeypatch.setattr(lifecycle, "get_or_none", read_then_let_the_other_copy_commit)
         return found
 
-    monkeypatch.setattr(lifecycle, "_get_or_none", read_then_let_the_other_copy_commit)
+    monkeypatch.setattr(lifecycle, "get_or_none", read_then_let_the_other_copy_commit)
     response = post(client, headers, amount=amount)
     assert other_done
     assert response.status_code == status, response.json
@@ -345,7 +330,7 @@ def test_an_invalid_item_is_a_validation_error_naming_the_field(client, services
 def member_token(client, services, temporary: bool) -> dict[str, str]:
     if temporary:
         identifier, password = register_member(client, services)
-        return bearer(sign_in(client, identifier, password))
+        return session_bearer(sign_in(client, identifier, password))
     return open_account(client, services).headers
 
 
@@ -468,7 +453,7 @@ def test_the_12_month_window_includes_its_first_instant_and_not_a_second_before(
     delta = edge.replace(year=edge.year + 1) - clock.now
     clock.advance(days=delta.days, seconds=delta.seconds, microseconds=delta.microseconds)
     assert clock.now == edge.replace(year=edge.year + 1)  # exactly 12 months after the edge
-    again = bearer(sign_in(client, member.identifier, member.password))
+    again = session_bearer(sign_in(client, member.identifier, member.password))
     assert shown_ids(client, services, again) == ["R-INSIDE", "R-EDGE"]
     clock.advance(seconds=1)
     assert shown_ids(client, services, again) == ["R-INSIDE"]
@@ -592,7 +577,7 @@ def test_an_alert_is_sent_once_when_the_worker_has_to_retry(
         assert response.json["status"] == "accepted"
         drain(services)
         identifier, temporary = credentials(received.messages[0])
-        headers = bearer(sign_in(client, identifier, temporary))
+        headers = session_bearer(sign_in(client, identifier, temporary))
         changed = client.put(
             "/api/v1/me/password",
             json={"current_password": temporary, "new_password": "Où sont passées les clés ?"},
@@ -601,7 +586,7 @@ def test_an_alert_is_sent_once_when_the_worker_has_to_retry(
         assert changed.status_code == 204, changed.json
         drain(services)  # the password-change notice
         member = Member(identifier, "Où sont passées les clés ?",
-                        bearer(sign_in(client, identifier, "Où sont passées les clés ?")))
+                        session_bearer(sign_in(client, identifier, "Où sont passées les clés ?")))
         assert put_alerts(client, member, True).status_code == 200
         before = len(received.messages)
 

@@ -9,70 +9,33 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
-from dataclasses import dataclass
-from email.message import EmailMessage
-from pathlib import Path
 
 import pytest
 
-from tests.api.test_registrations import HELENE, credentials
-from tests.conftest import database_text, drain, event_types, read_mail
+from tests.helpers import (
+    CODE,
+    HELENE,
+    IDENTITY,
+    NEW_EMAIL,
+    OWN_PASSWORD,
+    Member,
+    assert_error,
+    credentials,
+    database_text,
+    drain,
+    event_types,
+    inbox,
+    open_account,
+    put_alerts,
+    session_bearer,
+    sign_in,
+)
 
-OWN_PASSWORD = "Où sont passées les clés du château ?"
 QUESTION = "Nom de mon premier chien ?"
 ANSWER = "Médor Zéphyrin"
 ANSWER_TYPED_OTHERWISE = "  MEDOR  zephyrin "  # same answer: case, accents and spaces differ
-IDENTITY = {k: HELENE[k] for k in ("member_number", "last_name", "first_name", "birth_date")}
 # The same person, typed in another case and without accents.
 IDENTITY_TYPED_OTHERWISE = {**IDENTITY, "last_name": "DUPRE LEFEVRE", "first_name": "helene"}
-NEW_EMAIL = "helene.nouvelle@example.org"
-CODE = re.compile(r"^Code de vérification : ([0-9A-Z]{16})$", re.M)
-
-
-@dataclass(frozen=True)
-class Member:
-    identifier: str
-    password: str
-    headers: dict[str, str]
-
-
-def inbox(services) -> list[EmailMessage]:
-    """The e-mails written since the last call, once every queued job has run."""
-    drain(services)
-    directory = Path(services.settings.mail.directory)
-    messages = read_mail(directory)
-    for path in directory.glob("*.eml"):
-        path.unlink()
-    return messages
-
-
-def sign_in(client, identifier: str, password: str):
-    return client.post("/api/v1/sessions", json={"identifier": identifier, "password": password})
-
-
-def bearer(response) -> dict[str, str]:
-    assert response.status_code == 201, response.json
-    return {"Authorization": f"Bearer {response.json['token']}"}
-
-
-def open_account(client, services, **registration: str) -> Member:
-    """M1000001 registers, signs in with the temporary password and sets her own."""
-    response = client.post("/api/v1/registrations", json={**HELENE, **registration})
-    assert response.json["status"] == "accepted"
-    [message] = inbox(services)
-    identifier, temporary = credentials(message)
-    headers = bearer(sign_in(client, identifier, temporary))
-    changed = client.put(
-        "/api/v1/me/password",
-        json={"current_password": temporary, "new_password": OWN_PASSWORD},
-        headers=headers,
-    )
-    assert changed.status_code == 204, changed.json
-    inbox(services)  # the password-change notice
-    return Member(identifier, OWN_PASSWORD, bearer(sign_in(client, identifier, OWN_PASSWORD)))
-
-
 def open_account_with_question(client, services) -> Member:
     return open_account(client, services, secret_question=QUESTION, secret_answer=ANSWER)
 
@@ -94,7 +57,7 @@ def me(client, member: Member) -> dict:
 
 def fresh_me(client, member: Member) -> dict:
     """GET /me in a new session (the clock may have moved past the old one's expiry)."""
-    headers = bearer(sign_in(client, member.identifier, member.password))
+    headers = session_bearer(sign_in(client, member.identifier, member.password))
     response = client.get("/api/v1/me", headers=headers)
     assert response.status_code == 200
     return response.json
@@ -113,10 +76,6 @@ def request_email_change(client, member: Member, new_email: str = NEW_EMAIL):
     )
 
 
-def put_alerts(client, member: Member, value: object):
-    return client.put("/api/v1/me/alerts", json={"reimbursements": value}, headers=member.headers)
-
-
 def verify(client, token: str):
     return client.post("/api/v1/email-verifications", json={"token": token})
 
@@ -124,11 +83,6 @@ def verify(client, token: str):
 def code_sent(services, to: str = NEW_EMAIL) -> str:
     [message] = [m for m in inbox(services) if m["To"] == to]
     return CODE.search(message.get_content()).group(1)
-
-
-def assert_error(response, status: int, code: str) -> None:
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.json["code"] == code and response.json["message"]
 
 
 # --- POST /api/v1/recoveries ------------------------------------------------------------------

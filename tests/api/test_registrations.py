@@ -2,34 +2,12 @@
 
 from __future__ import annotations
 
-import re
 import threading
 from collections import Counter
 
 import pytest
 
-from tests.conftest import database_text, drain, event_types, read_mail
-
-HELENE = {
-    "member_number": "M1000001", "last_name": "Dupré-Lefèvre", "first_name": "Hélène",
-    "birth_date": "1978-04-12", "email": "helene@example.org",
-}
-IDENTIFIER = re.compile(r"^Identifiant : (\d{8})$", re.M)
-PASSWORD = re.compile(r"^Mot de passe temporaire : ([A-Za-z0-9]{10})$", re.M)
-
-
-def register(client, headers=None, **changes):
-    return client.post("/api/v1/registrations", json={**HELENE, **changes}, headers=headers)
-
-
-def mails(services):
-    drain(services)
-    return read_mail(services.settings.mail.directory)
-
-
-def credentials(message) -> tuple[str, str]:
-    body = message.get_content()
-    return IDENTIFIER.search(body).group(1), PASSWORD.search(body).group(1)
+from tests.helpers import credentials, database_text, drain, event_types, mails, register
 
 
 def test_a_matching_member_is_accepted_and_receives_credentials(client, services):

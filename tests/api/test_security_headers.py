@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.api.test_sign_in import bearer, member_with_own_password
+from tests.helpers import bearer, member_with_own_password
 
 SECRET_NAMES = re.compile(r"token|password|answer|code|secret", re.I)
 

@@ -9,17 +9,25 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from tests.api.test_registrations import credentials
-from tests.conftest import database_text, drain, event_types, read_mail
+from tests.helpers import (
+    EMAIL,
+    MEMBER,
+    OTHER,
+    OWN,
+    assert_invalid_credentials,
+    bearer,
+    change_password,
+    database_text,
+    drain,
+    event_types,
+    issued_credentials,
+    lock,
+    member_with_own_password,
+    read_mail,
+    register_member,
+    sign_in,
+)
 
-MEMBER = {
-    "member_number": "M1000001", "last_name": "Dupré-Lefèvre", "first_name": "Hélène",
-    "birth_date": "1978-04-12",
-}
-# An e-mail local part that is neither name, so that its rule is tested on its own.
-EMAIL = "colibri.turquoise@example.org"
-OWN = "Où sont passées les clés du château ?"
-OTHER = "Sous le vieux pont, trois hérons guettent l'aube."
 ACCENTED_64 = "Été élégant à Noël : gâteaux, crêpes, bûches et thé glacé ôtés !"
 HEAVY_64 = "« Élève âgé… évêque ému, été brûlé, thé glacé, fée déçue à Noël»"
 
@@ -33,55 +41,13 @@ RULE_CURRENT = "Le nouveau mot de passe doit être différent du mot de passe ac
 RULE_COMMON = "Ce mot de passe est trop courant ou trop facile à deviner."
 
 
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def issued_credentials(services) -> list[tuple[str, str]]:
-    """Every (identifier, temporary password) e-mailed so far, oldest first."""
-    drain(services)
-    return [
-        credentials(m)
-        for m in read_mail(services.settings.mail.directory)
-        if "Mot de passe temporaire" in m.get_content()
-    ]
-
-
 def mail_subjects(services) -> list[tuple[str, str]]:
     drain(services)
     return [(m["To"], m["Subject"]) for m in read_mail(services.settings.mail.directory)]
 
 
-def register_member(client, services) -> tuple[str, str]:
-    """Demo member M1000001 registers; returns (identifier, temporary password) from the e-mail."""
-    response = client.post("/api/v1/registrations", json={**MEMBER, "email": EMAIL})
-    assert response.json["status"] == "accepted"
-    [issued] = issued_credentials(services)
-    return issued
-
-
-def sign_in(client, identifier: str, password: str):
-    return client.post("/api/v1/sessions", json={"identifier": identifier, "password": password})
-
-
-def change_password(client, token: str, current: str, new: str):
-    return client.put(
-        "/api/v1/me/password",
-        json={"current_password": current, "new_password": new},
-        headers=bearer(token),
-    )
-
-
 def me(client, token: str):
     return client.get("/api/v1/me", headers=bearer(token))
-
-
-def member_with_own_password(client, services, password: str = OWN) -> tuple[str, str]:
-    """Registers, signs in with the temporary password and sets `password`: (identifier, token)."""
-    identifier, temporary = register_member(client, services)
-    token = sign_in(client, identifier, temporary).json["token"]
-    assert change_password(client, token, temporary, password).status_code == 204
-    return identifier, token
 
 
 def recover(client, services) -> str:
@@ -91,16 +57,6 @@ def recover(client, services) -> str:
     issued = issued_credentials(services)
     assert len(issued) == before + 1
     return issued[-1][1]
-
-
-def assert_invalid_credentials(response) -> None:
-    assert response.status_code == 401, response.json
-    assert response.json["code"] == "invalid_credentials"
-
-
-def lock(client, identifier: str) -> None:
-    for _ in range(5):
-        assert_invalid_credentials(sign_in(client, identifier, "Mauvais mot de passe 1"))
 
 
 # Temporary passwords.

@@ -50,7 +50,7 @@ def test_another_role_is_forbidden(guarded, services, role):
 
 
 def test_only_the_digest_of_a_staff_token_is_stored(services):
-    from tests.conftest import database_text
+    from tests.helpers import database_text
 
     token = services.staff_tokens.create("carol", "support")
     dump = database_text(services)

@@ -6,26 +6,33 @@ from __future__ import annotations
 
 import base64
 import json
-import socket
 import threading
-import time
-from email import message_from_bytes, policy
-from email.message import EmailMessage
 
 import pytest
 
-from tests.api.test_registrations import HELENE, credentials, mails, register
-from tests.api.test_sign_in import (
+from tests.helpers import (
+    DEMO_CSV,
     EMAIL,
+    HELENE,
     MEMBER,
     OWN,
+    Inbox,
     bearer,
+    credentials,
+    drain,
+    event_types,
+    free_port,
     lock,
+    mails,
+    make_settings,
     member_with_own_password,
+    recorded,
+    register,
     register_member,
+    settle,
     sign_in,
+    wait_for,
 )
-from tests.conftest import DEMO_CSV, drain, event_types, make_settings, settle
 
 NOTE = "Vérifié par téléphone avec l'adhérente."
 NEW_EMAIL = "nouvelle.adresse@example.org"
@@ -37,16 +44,6 @@ STRANGER = {"last_name": "Inconnu", "first_name": "Personne", "message": "Bonjou
 
 def support(services, name: str = "alice") -> dict[str, str]:
     return bearer(services.staff_tokens.create(name, "support"))
-
-
-def recorded(services, type_name: str) -> list:
-    """The stored events of one type, as domain events (with actor, agent, note...)."""
-    lifecycle = services.lifecycle
-    return [
-        lifecycle.mapper.to_domain_event(n)
-        for n in lifecycle.recorder.select_notifications(start=1, limit=100_000)
-        if n.topic.rpartition(".")[2] == type_name
-    ]
 
 
 def queue(client, headers, **params):
@@ -200,7 +197,8 @@ def test_an_approval_that_loses_the_race_to_another_approval_is_already_decided(
 ):
     registration_id = in_review(client)
     lifecycle = services.lifecycle
-    read = lifecycle._get_or_none
+    cases = services.use_cases
+    read = lifecycle.get_or_none
     other_agent_done = []
 
     def read_then_let_bob_approve(aggregate_id):
@@ -208,12 +206,12 @@ def test_an_approval_that_loses_the_race_to_another_approval_is_already_decided(
         if str(aggregate_id) == registration_id and not other_agent_done:
             # Alice has read the registration (still under review); Bob's approval commits now.
             other_agent_done.append(True)
-            monkeypatch.setattr(lifecycle, "_get_or_none", read)
-            lifecycle.decide_registration(found.id, True, "bob", "")
-            monkeypatch.setattr(lifecycle, "_get_or_none", read_then_let_bob_approve)
+            monkeypatch.setattr(lifecycle, "get_or_none", read)
+            cases.support.decide_registration(found.id, True, "bob", "")
+            monkeypatch.setattr(lifecycle, "get_or_none", read_then_let_bob_approve)
         return found
 
-    monkeypatch.setattr(lifecycle, "_get_or_none", read_then_let_bob_approve)
+    monkeypatch.setattr(lifecycle, "get_or_none", read_then_let_bob_approve)
     response = decide_registration(client, support(services, "alice"), registration_id, "approve")
     assert other_agent_done
     assert event_types(services).count("AccountOpened") == 1
@@ -473,24 +471,6 @@ def test_a_closure_request_with_a_wrong_password_is_a_validation_error(client, s
 # undelivered_email.
 
 
-class Inbox:
-    """aiosmtpd handler: keeps what the mail server accepted."""
-
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-
-    async def handle_DATA(self, server, session, envelope):  # aiosmtpd calls it so
-        content = envelope.content.replace(b"\r\n", b"\n")  # SMTP lines end in CRLF
-        self.messages.append(message_from_bytes(content, policy=policy.default))
-        return "250 Message accepted for delivery"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
 def smtp_app(tmp_path, database_url, clock):
     """An app whose mail goes to SMTP on a port where nothing listens until the test says."""
@@ -518,13 +498,6 @@ def smtp_app(tmp_path, database_url, clock):
     services.close()
 
 
-def wait_for(condition, seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, f"still waiting for {what} after {seconds} s"
-        time.sleep(0.2)
-
-
 def test_an_undelivered_credentials_email_is_an_item_until_the_mail_server_accepts_it(
     smtp_app, clock
 ):
@@ -537,7 +510,9 @@ def test_an_undelivered_credentials_email_is_an_item_until_the_mail_server_accep
     assert "CredentialsEmailSent" not in event_types(services)
     settle(services)
     clock.advance(minutes=61)
-    assert flag_overdue_credentials(services.lifecycle, services.support_queue) == 1
+    assert flag_overdue_credentials(
+        services.use_cases.mail, services.support_queue, services.clock
+    ) == 1
     headers = support(services)
     [listed] = items(client, services, headers, kind="undelivered_email")
     assert listed["identifier"] == opened.identifier and listed["status"] == "open"

@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from werkzeug.serving import make_server
 
-from tests.conftest import drain, read_mail, settle
+from tests.helpers import drain, read_mail, settle
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -12,7 +12,7 @@ import pytest
 from adapters.directory import COLUMNS
 from adapters.sessions import Staff
 from domain.credentials import token_digest
-from tests.conftest import DEMO_CSV, make_settings
+from tests.helpers import DEMO_CSV, make_settings
 
 REPO = DEMO_CSV.parent.parent
 HEADER = ",".join(COLUMNS)
@@ -168,7 +168,7 @@ def test_staff_create_with_a_bad_argument_exits_non_zero_and_creates_nothing(
 # --- a real process -------------------------------------------------------------------------
 
 
-def test_staff_create_in_a_real_process_prints_a_usable_token_last(tmp_path: Path):
+def test_staff_create_in_a_real_process_prints_only_a_usable_token(tmp_path: Path):
     database_url = f"sqlite:///{tmp_path / 'accounts.sqlite3'}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("ACCOUNTS_")}
     env.update(
@@ -183,13 +183,34 @@ def test_staff_create_in_a_real_process_prints_a_usable_token_last(tmp_path: Pat
     )
 
     assert result.returncode == 0, result.stderr
-    token = last_line(result.stdout)
+    # Standard output is the answer alone; the logs go to standard error, and no command
+    # starts the scheduled checks (only the projection runner runs them).
+    [token] = result.stdout.splitlines()
     assert TOKEN.fullmatch(token)
+    assert "apscheduler" not in result.stderr and "projection" not in result.stderr
 
-    from app import build_services
+    from bootstrap import bootstrap
 
-    services = build_services(make_settings(tmp_path, database_url))
+    services = bootstrap(make_settings(tmp_path, database_url))
     try:
         assert services.staff_tokens.find(token) == Staff("bob", "auditor")
     finally:
         services.close()
+
+
+def test_a_worker_process_wires_the_services_without_loading_flask(tmp_path: Path, redis_url):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ACCOUNTS_")}
+    env.update(
+        ACCOUNTS_DATABASE_URL=f"sqlite:///{tmp_path / 'accounts.sqlite3'}",
+        ACCOUNTS_MAIL_URL=f"file://{tmp_path / 'mail'}",
+        ACCOUNTS_SECRET_KEY="k" * 40,
+        ACCOUNTS_REDIS_URL=redis_url,
+    )
+    code = ("import sys, workers.main, workers.projections; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('flask', 'app')))")
+    result = subprocess.run(
+        [".venv/bin/python", "-c", code],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

@@ -16,8 +16,8 @@ What runs concurrently, and why this way
 - Real processes rather than threads around the in-process app: processes share nothing but
   the database (no GIL, no in-process lock, no shared cache of the hash chain, one SQLite
   writer connection each), so what keeps them consistent is the store itself: the event
-  store's unique (stream, version), the loser reloading and retrying (domain/application.py
-  `_retrying`, MAX_ATTEMPTS), and the databases' own locking. Each process also runs THREADS
+  store's unique (stream, version), the loser reloading and retrying (`retried` in
+  domain/lifecycle.py, MAX_ATTEMPTS), and the databases' own locking. Each process also runs THREADS
   request threads (gthread), so that all 50 requests are inside the application at once: with
   sync workers only WORKERS would be, and the first password change would end every other
   session before most member commands got past authentication (they would all be 401s).
@@ -70,19 +70,21 @@ from uuid import UUID
 import pytest
 
 from adapters.database import Cursor, Database
-from app import build_services
-from domain.application import SNAPSHOT_EVERY
-from tests.api.test_sign_in import (
+from bootstrap import bootstrap
+from domain.lifecycle import SNAPSHOT_EVERY
+from tests.helpers import (
     EMAIL,
     MEMBER,
     OWN,
     bearer,
     change_password,
+    drain,
+    event_types,
+    free_port,
+    make_settings,
     member_with_own_password,
     sign_in,
 )
-from tests.conftest import drain, event_types, make_settings
-from tests.integration.test_two_processes import _free_port
 from tests.processes import ROOT, Child, service_env, start, stop
 
 WORKERS = 4  # gunicorn worker processes
@@ -123,7 +125,7 @@ def passphrase(tag: object) -> str:
 def api_server(tmp_path: Path, database_url: str) -> Iterator[tuple[Child, int]]:
     """gunicorn with WORKERS processes of THREADS threads on the test's database and mail
     directory (the `app` fixture's), yielded once every worker has built its application."""
-    port = _free_port()
+    port = free_port()
     env = service_env(database_url, f"file://{tmp_path / 'mail'}")
     child = start(
         [sys.executable, "-m", "gunicorn", "-c", "python:adapters.gunicorn_conf",
@@ -234,7 +236,7 @@ def form_request(client, services, kind: str, identifier: str, **extra: str) -> 
     })
     assert response.status_code == 202, response.json
     request_id = response.json["request_id"]
-    assert services.lifecycle.get_support_request(UUID(request_id)).account_id is not None
+    assert services.use_cases.support.get_support_request(UUID(request_id)).account_id is not None
     return request_id
 
 
@@ -413,7 +415,7 @@ def assert_nothing_lost(services, s: Scene, answers: list[Answer], race: list[St
     ok = [a for a in answers if a.ok]
 
     # Each 204 password change is the PasswordChanged event of its own new password.
-    hasher = services.lifecycle.hasher
+    hasher = services.use_cases.sign_in.hasher
     changed = [a.command.body["new_password"] for a in ok if a.command.kind == "password"]
     recorded = [
         next((p for p in changed if hasher.verify(p, e.event.password_hash)), None)
@@ -571,7 +573,7 @@ def test_fifty_conflicting_commands_on_an_open_account_lose_nothing(
         [last] = [
             a.command.body["new_password"] for a in answers if a.ok
             and a.command.kind == "password"
-            and services.lifecycle.hasher.verify(
+            and services.use_cases.sign_in.hasher.verify(
                 a.command.body["new_password"], passwords[-1].event.password_hash
             )
         ]
@@ -651,7 +653,7 @@ def test_a_member_request_racing_another_process_write_is_answered_not_503(
     connections) writes just after this request read its session and before it moves the
     session's idle expiry: GET /me must still answer 200."""
     identifier, token = member_with_own_password(client, services)
-    other = build_services(make_settings(tmp_path, database_url))
+    other = bootstrap(make_settings(tmp_path, database_url))
     execute = Cursor.execute
     wrote: list[str] = []
 
@@ -692,7 +694,7 @@ def test_a_password_change_confirmed_with_a_password_replaced_meanwhile_is_refus
     identifier, first = member_with_own_password(client, services)
     second = sign_in(client, identifier, OWN).json["token"]
     first_new, second_new = passphrase("premier"), passphrase("second")
-    strength = services.lifecycle.strength
+    strength = services.use_cases.sign_in.strength
     check = strength.is_easily_guessed
     meanwhile: list[Any] = []
 
@@ -722,16 +724,18 @@ def test_closing_an_account_snapshotted_during_an_email_change_erases_it(client,
     and support accepts it: 200, the member erased, the account still readable as closed."""
     identifier, token = member_with_own_password(client, services)
     lifecycle = services.lifecycle
-    while lifecycle.account_for_support(identifier).version % SNAPSHOT_EVERY != SNAPSHOT_EVERY - 1:
+    cases = services.use_cases
+    account_of = cases.support.account_for_support
+    while account_of(identifier).version % SNAPSHOT_EVERY != SNAPSHOT_EVERY - 1:
         assert sign_in(client, identifier, OWN).status_code == 201
     asked = client.post("/api/v1/me/email", headers=bearer(token),
                         json={"new_email": "portail@exemple.net", "password": OWN})
     assert asked.status_code == 202, asked.json
-    account = lifecycle.account_for_support(identifier)
+    account = cases.support.account_for_support(identifier)
     snapshots = [snap.originator_version for snap in lifecycle.snapshots.get(account.id)]
     assert account.version % SNAPSHOT_EVERY == 0 and snapshots[-1] == account.version
     drain(services)  # the worker issues the verification code: EmailVerificationIssued, next
-    assert lifecycle.account_for_support(identifier).email_change.token_digest is not None
+    assert cases.support.account_for_support(identifier).email_change.token_digest is not None
     closure = client.post("/api/v1/me/closure", json={"password": OWN}, headers=bearer(token))
     assert closure.status_code == 202, closure.json
     headers = bearer(services.staff_tokens.create("alice", "support"))

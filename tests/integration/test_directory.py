@@ -12,7 +12,7 @@ import pytest
 
 from adapters.directory import COLUMNS, DirectoryImportError
 from domain.directory import HealthCoverage, HealthRole, Retirement
-from tests.conftest import DEMO_CSV
+from tests.helpers import DEMO_CSV
 
 HEADER = ",".join(COLUMNS)
 # Two good rows for members who are not in the demo file.

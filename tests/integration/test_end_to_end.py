@@ -9,27 +9,19 @@ from __future__ import annotations
 
 import logging
 import re
-import socket
 import string
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
-from dataclasses import dataclass, field
-from email import message_from_bytes, policy
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 import redis
-from aiosmtpd.controller import Controller
-from psycopg import sql
 
 from app import create_app
-from tests.conftest import DEMO_CSV, make_settings
+from tests.helpers import DEMO_CSV, Received, SmtpServer, make_settings, postgres_dump
 from tests.processes import Child, service_env, start, stop
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,55 +34,6 @@ REGISTRATION = {
     "birth_date": "1978-04-12",
     "email": "helene@example.org",
 }
-
-# SMTP: a real server on a free port that keeps what it receives.
-
-@dataclass
-class Received:
-    rcpt_tos: list[str]
-    content: bytes
-
-    @property
-    def message(self) -> EmailMessage:
-        return message_from_bytes(self.content, policy=policy.default)  # type: ignore[return-value]
-
-@dataclass
-class CollectingHandler:
-    messages: list[Received] = field(default_factory=list)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        with self._lock:
-            self.messages.append(Received(list(envelope.rcpt_tos), bytes(envelope.content)))
-        return "250 Message accepted for delivery"
-
-    def snapshot(self) -> list[Received]:
-        with self._lock:
-            return list(self.messages)
-
-@dataclass
-class SmtpServer:
-    port: int
-    handler: CollectingHandler
-
-    @property
-    def url(self) -> str:
-        return f"smtp://127.0.0.1:{self.port}"
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-@pytest.fixture
-def smtp_server() -> Iterator[SmtpServer]:
-    handler = CollectingHandler()
-    controller = Controller(handler, hostname="127.0.0.1", port=_free_port())
-    controller.start()
-    try:
-        yield SmtpServer(controller.port, handler)
-    finally:
-        controller.stop()
 
 # The API process (this one) and the worker process.
 
@@ -143,35 +86,6 @@ def register(app: Any) -> None:
     assert response.get_json()["status"] == "accepted"
 
 # Where a secret could leak.
-
-def postgres_dump(database_url: str) -> str:
-    """Every row of every user table as text, then every bytea value decoded (events are bytea)."""
-    rows: list[str] = []
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        tables = conn.execute(
-            "SELECT table_schema, table_name FROM information_schema.tables"
-            " WHERE table_schema NOT IN ('pg_catalog', 'information_schema')"
-            " AND table_type = 'BASE TABLE'"
-        ).fetchall()
-        assert tables, "no table in the database: the dump would prove nothing"
-        for schema, table in tables:
-            name = sql.Identifier(schema, table)
-            rows.extend(
-                text for (text,) in conn.execute(sql.SQL("SELECT t::text FROM {} t").format(name))
-            )
-            columns = conn.execute(
-                "SELECT column_name FROM information_schema.columns"
-                " WHERE table_schema = %s AND table_name = %s AND data_type = 'bytea'",
-                (schema, table),
-            ).fetchall()
-            for (column,) in columns:
-                query = sql.SQL("SELECT {} FROM {}").format(sql.Identifier(column), name)
-                rows.extend(
-                    bytes(value).decode("utf-8", errors="backslashreplace")
-                    for (value,) in conn.execute(query)
-                    if value is not None
-                )
-    return "\n".join(rows)
 
 def around(text: str, needle: str, width: int = 120) -> list[str]:
     """Each place `needle` occurs, with some context: a failure shows where the secret leaked."""

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from app import create_app
-from tests.conftest import DEMO_CSV, FakeClock, drain, make_settings, read_mail
+from tests.helpers import DEMO_CSV, FakeClock, drain, make_settings, read_mail
 
 # Production-like bcrypt cost, so that the hashing work dominates each timed request.
 TIMED_BCRYPT_ROUNDS = "10"

@@ -11,16 +11,14 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from uuid import UUID
 
-from tests.conftest import drain, read_mail
-from tests.integration.test_projection_recovery import directory_csv, generated_members
-from tests.integration.test_unavailable import proxied_app  # noqa: F401  (a fixture)
+from tests.helpers import directory_csv, drain, generated_members, read_mail
 
 BURST = 80
 CUT_SECONDS = 8.0  # past what a request waits out (the library retries, the pool waits to connect)
 
 
 def test_postgresql_cut_off_during_a_burst_loses_no_acknowledged_registration(
-    proxied_app,  # noqa: F811
+    proxied_app,
 ) -> None:
     app, proxy = proxied_app
     services = app.extensions["accounts"]
@@ -61,9 +59,8 @@ def test_postgresql_cut_off_during_a_burst_loses_no_acknowledged_registration(
     # Every acknowledged registration is in the store, and gets its e-mail.
     accepted = {n: body for n, (status, body) in answers.items() if status == 201}
     for body in accepted.values():
-        assert services.lifecycle.get_registration(UUID(body["registration_id"])).status == (
-            "accepted"
-        )
+        registration = services.use_cases.registration
+        assert registration.get_registration(UUID(body["registration_id"])).status == "accepted"
     # The service recovered by itself: the refused ones register now.
     client = app.test_client()
     for number, last, first, born in members:
@@ -98,11 +95,10 @@ def refusing_app(tmp_path, database_url, clock, refusals: int):
     from aiosmtpd.controller import Controller
 
     from app import create_app
-    from tests.conftest import DEMO_CSV, make_settings
-    from tests.integration.test_two_processes import _free_port
+    from tests.helpers import DEMO_CSV, free_port, make_settings
 
     handler = RefusingHandler(refusals)
-    smtp = Controller(handler, hostname="127.0.0.1", port=_free_port())
+    smtp = Controller(handler, hostname="127.0.0.1", port=free_port())
     smtp.start()
     app = create_app(make_settings(tmp_path, database_url,
                                    ACCOUNTS_MAIL_URL=f"smtp://127.0.0.1:{smtp.port}"), clock)
@@ -113,8 +109,7 @@ def refusing_app(tmp_path, database_url, clock, refusals: int):
 def test_a_mail_server_refusing_for_a_while_delays_the_e_mail_and_loses_nothing(
     tmp_path, database_url, clock
 ) -> None:
-    from tests.api.test_registrations import HELENE
-    from tests.conftest import event_types
+    from tests.helpers import HELENE, event_types
 
     app, handler, smtp = refusing_app(tmp_path, database_url, clock, refusals=1)
     services = app.extensions["accounts"]
@@ -140,8 +135,7 @@ def test_a_mail_server_refusing_for_a_while_delays_the_e_mail_and_loses_nothing(
 def test_a_mail_server_refusing_for_an_hour_puts_the_account_in_the_support_queue(
     tmp_path, database_url, clock
 ) -> None:
-    from tests.api.test_registrations import HELENE
-    from tests.conftest import settle
+    from tests.helpers import HELENE, settle
     from workers.checks import flag_overdue_credentials
 
     app, handler, smtp = refusing_app(tmp_path, database_url, clock, refusals=10**6)
@@ -154,7 +148,9 @@ def test_a_mail_server_refusing_for_an_hour_puts_the_account_in_the_support_queu
             time.sleep(0.05)
         settle(services)
         clock.advance(minutes=61)
-        assert flag_overdue_credentials(services.lifecycle, services.support_queue) == 1
+        assert flag_overdue_credentials(
+            services.use_cases.mail, services.support_queue, services.clock
+        ) == 1
         settle(services)
         items, _ = services.support_queue.list_items("undelivered_email", "open", 10, None)
         assert len(items) == 1 and handler.accepted == []

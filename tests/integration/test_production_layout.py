@@ -22,11 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from app import build_services
-from tests.conftest import make_settings
-from tests.integration.test_end_to_end import smtp_server  # noqa: F401  (a fixture)
-from tests.integration.test_projection_recovery import directory_csv, generated_members
-from tests.integration.test_two_processes import _free_port
+from bootstrap import bootstrap
+from tests.helpers import directory_csv, free_port, generated_members, make_settings
 from tests.processes import ROOT, Child, service_env, start, stop
 
 DEADLINE = 60.0
@@ -40,10 +37,10 @@ def procfile() -> dict[str, str]:
 
 @pytest.fixture
 def layout(
-    tmp_path: Path, postgres_url: str, redis_url: str, smtp_server  # noqa: F811
+    tmp_path: Path, postgres_url: str, redis_url: str, smtp_server
 ) -> Iterator[tuple[dict[str, Child], Callable[[str], Child], int]]:
     """Starts a Procfile entry by name; every process is stopped at teardown."""
-    port = _free_port()
+    port = free_port()
     env = service_env(postgres_url, smtp_server.url, redis_url)
     (tmp_path / "metrics").mkdir()
     env.update(PORT=str(port), WEB_WORKERS="2", MAIL_PROCESSES="2",
@@ -109,11 +106,11 @@ def register_all(port: int, members: list[tuple]) -> list[tuple[int, dict[str, s
 
 
 def test_the_production_layout_registers_sends_every_email_and_survives_a_runner_death(
-    tmp_path: Path, postgres_url: str, smtp_server, layout  # noqa: F811
+    tmp_path: Path, postgres_url: str, smtp_server, layout
 ) -> None:
     running, launch, port = layout
     members = generated_members(60, "P")
-    services = build_services(make_settings(tmp_path, postgres_url))  # to read the database
+    services = bootstrap(make_settings(tmp_path, postgres_url))  # to read the database
     try:
         services.directory.import_csv(directory_csv(members))
         web, worker = launch("web"), launch("worker")
@@ -200,7 +197,7 @@ def test_sigterm_lets_the_api_finish_the_requests_in_flight(
     known to be up: a connection no worker has accepted yet is refused once the listener
     closes, which is not what this checks."""
     _, launch, port = layout
-    services = build_services(make_settings(tmp_path, postgres_url))
+    services = bootstrap(make_settings(tmp_path, postgres_url))
     services.close()  # the tables exist before the server starts
     web = launch("web", ACCOUNTS_BCRYPT_ROUNDS="14", WEB_WORKERS="1")
     wait_until("the API", lambda: healthy(port), web)
@@ -222,8 +219,8 @@ def test_processes_starting_together_on_a_fresh_database_all_come_up(
     """Every process creates the tables it needs at start; eight at once on an empty database
     must not trip over each other in PostgreSQL's catalogue ("tuple concurrently updated")."""
     env = service_env(postgres_url, f"file://{tmp_path / 'mail'}", redis_url)
-    code = ("from adapters.settings import Settings; from app import build_services; "
-            "build_services(Settings.from_env()).close(); print('up')")
+    code = ("from adapters.settings import Settings; from bootstrap import bootstrap; "
+            "bootstrap(Settings.from_env()).close(); print('up')")
     children = [start([sys.executable, "-c", code], env, tmp_path / f"start-{n}.log")
                 for n in range(8)]
     for child in children:

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -26,39 +26,18 @@ from uuid import UUID
 import pytest
 from eventsourcing.persistence import IntegrityError, Tracking
 
-from app import Services, build_services, create_app
-from domain.application import RegistrationRequest, SupportRequestForm
+from app import create_app
+from bootstrap import Services, bootstrap
+from domain.use_cases.views import RegistrationRequest, SupportRequestForm
 from projections.runner import ProjectionThread, catch_up
 from projections.support_queue import SupportQueue
-from tests.conftest import DEMO_CSV, make_settings
+from tests.helpers import DEMO_CSV, directory_csv, generated_members, make_settings
 from tests.processes import Child, service_env, start, stop
 
 ROOT = Path(__file__).resolve().parents[2]
 DEADLINE = 30.0  # seconds: a runner's start-up plus the whole backlog, with a wide margin
 QUEUE = "support_queue"
-COLUMNS = (
-    "member_number,last_name,first_name,birth_date,health_contract_id,health_contract_type,"
-    "health_role,principal_member_number,relation,retirement"
-)
-
-
 # The stream: many directory members, each registered under a wrong first name, some decided.
-
-
-def generated_members(count: int, prefix: str) -> list[tuple[str, str, str, date]]:
-    """(member_number, last_name, first_name, birth_date) of `count` retirement contributors."""
-    return [
-        (f"{prefix}{n:06d}", f"Martin{n}", "Camille", date(1950, 1, 1) + timedelta(days=n))
-        for n in range(count)
-    ]
-
-
-def directory_csv(members: list[tuple[str, str, str, date]]) -> str:
-    rows = [
-        f"{number},{last},{first},{born.isoformat()},,,,,,contributor"
-        for number, last, first, born in members
-    ]
-    return "\n".join([COLUMNS, *rows]) + "\n"
 
 
 def eligible_demo_members() -> list[tuple[str, str, str, date]]:
@@ -92,36 +71,36 @@ class Stream:
 def produce(services: Services, members: list[tuple[str, str, str, date]], stream: Stream) -> None:
     """Registrations under a wrong first name (identity_review items), decisions opening and
     closing them, a few registrations that match (accounts), and support requests."""
-    lifecycle = services.lifecycle
+    cases = services.use_cases
     for n, (number, last, first, born) in enumerate(members):
         if n % 20 == 19:
-            view = lifecycle.register(
+            view = cases.registration.register(
                 RegistrationRequest(number, last, first, born, f"ok{number}@example.org")
             )
             assert view.status == "accepted", view
             stream.accepted += 1
             continue
         request = RegistrationRequest(number, last, f"Faux{first}", born, f"{number}@example.org")
-        view = lifecycle.register(request)
+        view = cases.registration.register(request)
         assert view.status == "identity_review", (number, view)
         if n % 25 == 0:
             # A repeat while in review answers with the same registration and records nothing.
-            assert lifecycle.register(request).registration_id == view.registration_id
+            assert cases.registration.register(request).registration_id == view.registration_id
         if n % 8 == 1:
-            lifecycle.decide_registration(view.registration_id, True, agent="alice", note="n")
+            cases.support.decide_registration(view.registration_id, True, agent="alice", note="n")
             stream.approved += 1
         elif n % 8 == 2:
-            lifecycle.decide_registration(view.registration_id, False, agent="alice", note="n")
+            cases.support.decide_registration(view.registration_id, False, agent="alice", note="n")
             stream.rejected += 1
         else:
             stream.undecided.append(view.registration_id)
         if n % 6 == 0:
-            request_id = lifecycle.submit_support_request(SupportRequestForm(
+            request_id = cases.support.submit_support_request(SupportRequestForm(
                 kind="other", last_name=last, first_name=first,
                 message=f"Question n°{n} sur mon contrat", member_number=number,
             ))
             if n % 12 == 0:
-                lifecycle.decide_request(request_id, n % 24 == 0, "bob", "vu", None)
+                cases.support.decide_request(request_id, n % 24 == 0, "bob", "vu", None)
                 stream.decided_requests += 1
             else:
                 stream.open_requests.append(request_id)
@@ -314,7 +293,7 @@ def test_two_runners_at_once_apply_each_event_exactly_once(
     produce(services, members[:80], stream)  # a backlog for both to race over
 
     # A second set of services: its own connection pool, as a second runner would have.
-    other = build_services(
+    other = bootstrap(
         make_settings(tmp_path, database_url, ACCOUNTS_REDIS_URL=services.settings.redis_url)
     )
     one = Counting(SupportQueue(services.support_queue))
@@ -361,7 +340,7 @@ def test_two_runners_at_once_apply_each_event_exactly_once(
 def test_catch_up_on_an_empty_store_does_nothing_and_ignored_events_still_move_the_position(
     tmp_path: Path, database_url: str
 ) -> None:
-    services = build_services(make_settings(tmp_path, database_url))
+    services = bootstrap(make_settings(tmp_path, database_url))
     try:
         projection = SupportQueue(services.support_queue)
         assert catch_up(services.lifecycle, projection) == 0
@@ -369,7 +348,7 @@ def test_catch_up_on_an_empty_store_does_nothing_and_ignored_events_still_move_t
 
         # Unknown members are refused: events the queue has no row for.
         for n in range(3):
-            view = services.lifecycle.register(RegistrationRequest(
+            view = services.use_cases.registration.register(RegistrationRequest(
                 f"X{n}", "Inconnu", "Personne", date(1980, 1, 1), f"x{n}@example.org"
             ))
             assert view.status == "refused"

@@ -17,11 +17,21 @@ import pytest
 import redis
 
 from app import create_app
-from tests.api.test_portal import FEED, feed_item
-from tests.api.test_registrations import HELENE, credentials
-from tests.api.test_sign_in import OWN, bearer, change_password, sign_in
-from tests.api.test_support import recorded
-from tests.conftest import DEMO_CSV, event_types, make_settings, read_mail
+from tests.helpers import (
+    DEMO_CSV,
+    FEED,
+    HELENE,
+    OWN,
+    bearer,
+    change_password,
+    credentials,
+    event_types,
+    feed_item,
+    make_settings,
+    read_mail,
+    recorded,
+    sign_in,
+)
 from workers.checks import Reconciler
 
 
@@ -49,7 +59,7 @@ def reconcile(services) -> int:
     """One reconciler per test's services, as the active runner keeps one."""
     services.projections.run_until_idle()
     reconciler = _reconcilers.setdefault(id(services), Reconciler(
-        services.lifecycle, services.support_queue, services.outbox
+        services.use_cases.mail, services.support_queue, services.outbox, services.clock
     ))
     return reconciler()
 
@@ -132,7 +142,7 @@ def member(client, services) -> str:
 def pending(services, kind: str) -> list[tuple[str, int]]:
     """(source_id, version) of the e-mails of that kind still pending, however recent."""
     services.projections.run_until_idle()
-    soon = services.lifecycle.clock() + timedelta(seconds=1)
+    soon = services.clock() + timedelta(seconds=1)
     return [(source, version) for k, source, version in services.support_queue.pending_mail(soon)
             if k == kind]
 
@@ -180,20 +190,30 @@ def test_a_request_a_worker_already_tried_is_left_to_its_retries(with_redis, red
     clock.advance(seconds=1)
     [(account_id, request_id)] = services.support_queue.pending_credentials(clock.now)
     # A worker's attempt: a password issued, the mail server refusing (the message retries).
-    assert services.lifecycle.issue_temporary_password(UUID(account_id), request_id)
+    assert services.use_cases.mail.issue_temporary_password(UUID(account_id), request_id)
     clock.advance(minutes=30)
     assert reconcile(services) == 0
 
 
-def test_the_checks_are_scheduled_where_the_projections_run(services, with_redis):
-    # `services` is the embedded default (one process): it runs the checks itself...
-    jobs = {job.name: job.trigger.interval.total_seconds() for job in services.checks.get_jobs()}
-    assert services.checks.running
-    assert jobs == {"overdue credentials": 60, "unfinished erasures": 60,
-                    "lost messages": 60}
+def test_the_checks_are_scheduled_where_the_projections_run(settings, clock, with_redis):
+    # The embedded default (one process) runs the checks itself, from its first request: the
+    # CLI commands build this same app and must start nothing...
+    app = create_app(settings, clock)
+    try:
+        background = app.extensions["accounts.background"]
+        assert background.checks is None and not app.extensions["accounts"].projections.running
+        assert app.test_client().get("/healthz").status_code == 200
+        jobs = {job.name: job.trigger.interval.total_seconds()
+                for job in background.checks.get_jobs()}
+        assert background.checks.running
+        assert jobs == {"overdue credentials": 60, "unfinished erasures": 60,
+                        "lost messages": 60}
+    finally:
+        app.extensions["accounts"].close()
+    assert not background.checks.running
     # ...an API process beside Redis leaves them to the active projection runner.
-    _, api = with_redis
-    assert not api.checks.running
+    api_app, _ = with_redis
+    assert "accounts.background" not in api_app.extensions
 
 
 def test_a_lost_message_is_enqueued_again_at_most_every_half_hour(with_redis, redis_url, clock):

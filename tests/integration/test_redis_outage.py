@@ -17,18 +17,11 @@ import dramatiq
 import pytest
 
 from app import create_app
-from tests.api.test_registrations import HELENE
-from tests.conftest import DEMO_CSV, event_types, make_settings, read_mail
+from tests.helpers import DEMO_CSV, HELENE, event_types, free_port, make_settings, read_mail
 from workers.checks import Reconciler
 
 ELOISE = {"member_number": "M1000008", "last_name": "Cœurdevey", "first_name": "Éloïse",
           "birth_date": "1990-01-15", "email": "eloise@example.org"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class PrivateRedis:
@@ -100,7 +93,9 @@ def test_registrations_through_a_redis_outage_lose_no_e_mail(
         assert client.get("/readyz").status_code == 200
         clock.advance(minutes=11)
         services.projections.run_until_idle()
-        assert Reconciler(services.lifecycle, services.support_queue, services.outbox)() == 1
+        assert Reconciler(
+            services.use_cases.mail, services.support_queue, services.outbox, services.clock
+        )() == 1
         assert client.post("/api/v1/registrations", json=ELOISE).status_code == 201
 
         worker = dramatiq.Worker(services.broker, worker_threads=2, worker_timeout=100)

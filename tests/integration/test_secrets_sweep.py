@@ -15,10 +15,17 @@ import dramatiq
 import redis
 
 from app import create_app
-from tests.api.test_recovery_and_email import CODE, IDENTITY, NEW_EMAIL
-from tests.api.test_registrations import HELENE, credentials
-from tests.conftest import DEMO_CSV, make_settings, read_mail
-from tests.integration.test_end_to_end import postgres_dump
+from tests.helpers import (
+    CODE,
+    DEMO_CSV,
+    HELENE,
+    IDENTITY,
+    NEW_EMAIL,
+    credentials,
+    make_settings,
+    postgres_dump,
+    read_mail,
+)
 
 QUESTION = "Ville de naissance de ma grand-mère ?"
 ANSWER = "Saint-Pierre-des-Corps-Balsamiques"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from eventsourcing.domain import Snapshot
 
-from domain.application import SNAPSHOT_EVERY
+from domain.lifecycle import SNAPSHOT_EVERY
 from domain.personal_data import ERASED, PERSONAL_STATE
-from tests.api.test_recovery_and_email import open_account
+from tests.helpers import open_account
 
 
 def test_a_long_account_history_is_snapshotted_and_loads_to_the_same_state(client, services):
@@ -17,7 +17,8 @@ def test_a_long_account_history_is_snapshotted_and_loads_to_the_same_state(clien
         )
         assert response.status_code == 200
     lifecycle = services.lifecycle
-    account = lifecycle.account_for_support(member.identifier)
+    cases = services.use_cases
+    account = cases.support.account_for_support(member.identifier)
     assert account.version > SNAPSHOT_EVERY
     snapshots = list(lifecycle.snapshots.get(account.id))
     assert snapshots, "no snapshot was taken"
@@ -36,7 +37,8 @@ def test_an_older_version_loads_across_a_snapshot(client, services):
         client.put("/api/v1/me/alerts", json={"reimbursements": i % 2 == 0},
                    headers=member.headers)
     lifecycle = services.lifecycle
-    account = lifecycle.account_for_support(member.identifier)
+    cases = services.use_cases
+    account = cases.support.account_for_support(member.identifier)
     early = lifecycle.repository.get(account.id, version=3)
     assert early.version == 3 and early.identifier == member.identifier
 
@@ -49,11 +51,12 @@ def test_a_snapshot_of_a_copy_loaded_before_an_erasure_holds_nothing_of_the_memb
     no new key is made for the member (with one, the data would outlive the erasure)."""
     member = open_account(client, services)
     lifecycle = services.lifecycle
-    stale = lifecycle.account_for_support(member.identifier)
+    cases = services.use_cases
+    stale = cases.support.account_for_support(member.identifier)
     email = stale.email
     assert email != ERASED
 
-    lifecycle.destroy_keys(stale.member_key)
+    cases.closure.keys.destroy(stale.member_key)
     lifecycle.snapshots.put([Snapshot.take(stale)])
 
     [stored] = lifecycle.snapshots.recorder.select_events(stale.id, desc=True, limit=1)
@@ -69,9 +72,9 @@ def test_an_erased_account_holds_no_personal_data_in_memory(client, services):
     """Applying PersonalDataErased leaves the aggregate as a reload reads it: a copy kept in
     a process shows or snapshots nothing of the member."""
     member = open_account(client, services)
-    lifecycle = services.lifecycle
-    account = lifecycle.account_for_support(member.identifier)
-    account.close("alice", lifecycle.clock())
-    account.erase_personal_data(lifecycle.clock())
+    cases = services.use_cases
+    account = cases.support.account_for_support(member.identifier)
+    account.close("alice", services.clock())
+    account.erase_personal_data(services.clock())
     for field, erased in PERSONAL_STATE["Account"].items():
         assert getattr(account, field) == erased, field

@@ -1,5 +1,5 @@
 """Tamper evidence of the event store, on SQLite and PostgreSQL (adapters/event_store.py,
-projections/verify.py, `flask audit verify`).
+adapters/audit_verify.py, `flask audit verify`).
 
 Each stored event of version > 1 carries, in its JSON state, `_previous`: the SHA-256 of its
 predecessor in the same stream (`event_hash`); the audit index records every event's own hash.
@@ -24,11 +24,9 @@ from uuid import UUID
 import pytest
 from eventsourcing.persistence import StoredEvent
 
+from adapters.audit_verify import verify_chain
 from adapters.event_store import PREVIOUS, event_hash, previous_hash
-from projections.verify import verify_chain
-from tests.api.test_audit import story
-from tests.api.test_sign_in import OWN, bearer
-from tests.conftest import settle, table_names
+from tests.helpers import OWN, bearer, settle, story, table_names
 
 STORE_KEYS = {"_previous", "_hash", "_erased"}  # the store's bookkeeping, never the event's
 PROBLEM_NAMING = re.compile(
@@ -574,7 +572,7 @@ def with_a_snapshot(client, services, clock) -> tuple[dict[str, str], UUID]:
     s = told(client, services, clock)
     account = stream_of(stored_rows(services), "AccountOpened")[0].stream
     for n in range(50):
-        services.lifecycle.set_alerts(account, n % 2 == 0)
+        services.use_cases.member_space.set_alerts(account, n % 2 == 0)
     assert snapshot_rows(services, account), "no snapshot taken"
     return s, account
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -23,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import DEMO_CSV, read_mail
+from tests.helpers import DEMO_CSV, free_port, read_mail
 from tests.processes import service_env, start, stop
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,12 +36,6 @@ HELENE = {
 }
 IDENTIFIER = re.compile(r"^Identifiant : (\d{8})\r?$", re.M)
 PASSWORD = re.compile(r"^Mot de passe temporaire : ([A-Za-z0-9]{10})\r?$", re.M)
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass
@@ -111,7 +104,7 @@ def wait_until(what: str, condition: Callable[[], Any], servers: list[Server]) -
 
 @contextmanager
 def api_process(name: str, tmp_path: Path, env: dict[str, str]) -> Iterator[Server]:
-    port = _free_port()
+    port = free_port()
     child = start(
         [sys.executable, "-m", "gunicorn", "--workers", "1", "--bind", f"127.0.0.1:{port}",
          "app:create_app()"],

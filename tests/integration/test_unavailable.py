@@ -2,39 +2,14 @@
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
-import pytest
-
-from tests.conftest import DEMO_CSV, PG_HOST, PG_PORT, event_types, make_settings
-from tests.proxy import TcpProxy
+from tests.helpers import DEMO_CSV, event_types, free_port, make_settings
 
 HELENE = {
     "member_number": "M1000001", "last_name": "Dupré-Lefèvre", "first_name": "Hélène",
     "birth_date": "1978-04-12", "email": "helene@example.org",
 }
-
-
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def proxied_app(tmp_path: Path, postgres_url: str):
-    from app import create_app
-
-    proxy = TcpProxy(PG_HOST, PG_PORT)
-    url = postgres_url.replace(f"{PG_HOST}:{PG_PORT}", f"127.0.0.1:{proxy.port}")
-    app = create_app(make_settings(tmp_path, url))
-    services = app.extensions["accounts"]
-    services.directory.import_csv(DEMO_CSV.read_text(encoding="utf-8"))
-    yield app, proxy
-    proxy.restore()
-    services.close()
-    proxy.close()
 
 
 def test_a_registration_while_postgresql_is_unreachable_answers_503_and_recovers(proxied_app):
@@ -59,7 +34,7 @@ def test_a_registration_while_redis_is_unreachable_answers_503_and_records_nothi
     from app import create_app
 
     settings = make_settings(
-        tmp_path, database_url, ACCOUNTS_REDIS_URL=f"redis://127.0.0.1:{closed_port()}/0"
+        tmp_path, database_url, ACCOUNTS_REDIS_URL=f"redis://127.0.0.1:{free_port()}/0"
     )
     app = create_app(settings)
     services = app.extensions["accounts"]

@@ -18,9 +18,7 @@ from pathlib import Path
 import pytest
 from aiosmtpd.controller import Controller
 
-from tests.conftest import make_settings
-from tests.integration.test_projection_recovery import directory_csv, generated_members
-from tests.integration.test_two_processes import _free_port
+from tests.helpers import directory_csv, free_port, generated_members, make_settings
 from tests.processes import service_env, start, stop
 
 MEMBERS = 6
@@ -45,7 +43,7 @@ def test_a_worker_killed_mid_send_leaves_no_member_without_an_e_mail(
     from app import create_app
 
     handler = SlowHandler()
-    smtp = Controller(handler, hostname="127.0.0.1", port=_free_port())
+    smtp = Controller(handler, hostname="127.0.0.1", port=free_port())
     smtp.start()
     mail_url = f"smtp://127.0.0.1:{smtp.port}"
     app = create_app(make_settings(tmp_path, postgres_url, ACCOUNTS_REDIS_URL=redis_url,

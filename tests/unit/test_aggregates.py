@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import timedelta
 from uuid import uuid4
 
 import pytest
 
-from domain.account import Account
-from domain.enrollment import Enrollment
 from domain.errors import (
     AccountClosedError,
     AlreadyDecidedError,
@@ -18,30 +16,7 @@ from domain.errors import (
 )
 from domain.personal_data import member_key
 from domain.states import AccountStatus, EnrollmentStatus
-
-T0 = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
-
-
-def enrollment() -> Enrollment:
-    return Enrollment(
-        member_number="M1", member_key=member_key("M1"), last_name="Dupont", first_name="Marie",
-        birth_date=date(1980, 1, 2),
-        email="marie@example.org", secret_question=None, secret_answer_hash=None,
-        actor="system:registration", timestamp=T0,
-    )
-
-
-def account() -> Account:
-    return Account(
-        identifier="12345678", member_number="M1", member_key=member_key("M1"),
-        email="marie@example.org",
-        sections=["health"], registration_id=uuid4(), secret_question=None,
-        secret_answer_hash=None, actor="system:registration", timestamp=T0,
-    )
-
-
-def event_names(aggregate) -> list[str]:
-    return [type(e).__name__ for e in aggregate.collect_events()]
+from tests.helpers import T0, account, enrollment, event_names
 
 
 def test_a_refused_registration_records_its_reason():

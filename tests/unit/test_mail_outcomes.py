@@ -13,7 +13,7 @@ from domain.errors import InvalidTransitionError
 from domain.mail import MAIL_EVENTS, MailKind, MailOutcome, mail_due
 from domain.personal_data import member_key
 from domain.reimbursement import Reimbursement
-from tests.unit.test_aggregates import T0, account, enrollment, event_names
+from tests.helpers import T0, account, enrollment, event_names
 
 LATER = T0 + timedelta(minutes=1)
 # What an outcome event may hold: where it is, when, who, and how it ended; nobody's data.

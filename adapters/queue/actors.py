@@ -1,4 +1,5 @@
-"""Actors: a few lines each that call the application. They take ids, never secrets."""
+"""Actors: a few lines each that call the use cases (mail delivery, claims). They take ids,
+never secrets."""
 
 from __future__ import annotations
 
@@ -19,8 +20,9 @@ from adapters.mail import (
     verification_email,
 )
 from adapters.metrics import observe_email
-from domain.application import AccountLifecycle
 from domain.mail import MailOutcome
+from domain.use_cases.claims import Claims
+from domain.use_cases.mail_delivery import MailDelivery
 
 MINUTE_MS = 60_000
 # Retries with backoff from 5 s to 10 min: about 1 h 40 of trying, past the 1 h after which
@@ -48,7 +50,11 @@ class Actors:
 
 
 def declare_actors(
-    broker: dramatiq.Broker, lifecycle: AccountLifecycle, mailer: MailSender, mail_from: str
+    broker: dramatiq.Broker,
+    delivery: MailDelivery,
+    claims: Claims,
+    mailer: MailSender,
+    mail_from: str,
 ) -> Actors:
     def actor(fn):
         return dramatiq.actor(
@@ -58,7 +64,7 @@ def declare_actors(
     @actor
     def deliver_credentials(account_id: str, request_id: str) -> None:
         """Issue a fresh temporary password for the request and e-mail it; idempotent."""
-        issued = lifecycle.issue_temporary_password(UUID(account_id), request_id)
+        issued = delivery.issue_temporary_password(UUID(account_id), request_id)
         if issued is None:
             return  # already sent, superseded, or the account is closed
         message = credentials_email(
@@ -67,18 +73,18 @@ def declare_actors(
         try:
             mailer.send(message)
         except MAIL_ERRORS as error:
-            lifecycle.record_credentials_email(UUID(account_id), request_id, type(error).__name__)
+            delivery.record_credentials_email(UUID(account_id), request_id, type(error).__name__)
             observe_email("credentials", "failed")
             log.warning("e-mail refused", extra={"mail": "credentials", "account_id": account_id,
                                                  "error": type(error).__name__})
             raise
-        lifecycle.record_credentials_email(UUID(account_id), request_id)
+        delivery.record_credentials_email(UUID(account_id), request_id)
         sent("credentials", account_id)
 
     @actor
     def deliver_email_verification(account_id: str, request_id: str) -> None:
         """A fresh single-use code for the pending e-mail change, to the new address."""
-        issued = lifecycle.issue_email_verification(UUID(account_id), request_id)
+        issued = delivery.issue_email_verification(UUID(account_id), request_id)
         if issued is not None:
             mailer.send(verification_email(mail_from, issued.email, issued.code))
             sent("email_verification", account_id)
@@ -87,27 +93,27 @@ def declare_actors(
     def deliver_notice(account_id: str, version: int, to: str | None = None) -> None:
         """Tell the member what the event at this version of their account did; once. `to`
         is given when the address is erased by then (closure)."""
-        notice = lifecycle.notice_to_send(UUID(account_id), version, to)
+        notice = delivery.notice_to_send(UUID(account_id), version, to)
         if notice is None:
             return  # sent already, or nobody left to tell
         mailer.send(notice_email(mail_from, notice.email, notice.event_type))
-        lifecycle.record_notice(UUID(account_id), version, MailOutcome.SENT)
+        delivery.record_notice(UUID(account_id), version, MailOutcome.SENT)
         sent(f"notice:{notice.event_type}", account_id)
 
     @actor
     def deliver_rejection(registration_id: str) -> None:
         """Tell the person whose registration support rejected; once."""
-        email = lifecycle.rejection_to_send(UUID(registration_id))
+        email = delivery.rejection_to_send(UUID(registration_id))
         if email is None:
             return  # sent already, or nobody left to tell
         mailer.send(rejection_email(mail_from, email))
-        lifecycle.record_rejection_email(UUID(registration_id), MailOutcome.SENT)
+        delivery.record_rejection_email(UUID(registration_id), MailOutcome.SENT)
         sent("rejection", registration_id)
 
     @actor
     def deliver_reimbursement_alert(reimbursement_id: str) -> None:
         """At most one alert per reimbursement: recorded once sent, skipped when recorded."""
-        found = lifecycle.reimbursement_alert(UUID(reimbursement_id))
+        found = claims.reimbursement_alert(UUID(reimbursement_id))
         if found is None:
             return  # sent already, or nobody to send it to (recorded as skipped)
         account_id, alert = found
@@ -115,7 +121,7 @@ def declare_actors(
             mail_from, alert.email, alert.beneficiary_first_name, alert.amount,
             alert.care_date.strftime("%d/%m/%Y"),
         ))
-        lifecycle.record_alert_sent(UUID(reimbursement_id), account_id)
+        claims.record_alert_sent(UUID(reimbursement_id), account_id)
         sent("reimbursement_alert", str(account_id))
 
     return Actors(

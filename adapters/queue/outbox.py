@@ -11,9 +11,9 @@ from uuid import UUID
 import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 
+from adapters.queue.actors import Actors
 from domain.account import Account
 from domain.mail import MailKind, mail_due
-from workers.actors import Actors
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,176 @@
+"""AccountLifecycle: the one event-sourced Application every use case writes through.
+
+It holds what the store needs to know (its name, which aggregates take snapshots, how the
+state inside a snapshot is encoded) and the loads the use cases share. The use cases
+themselves are in domain/use_cases/, one module per family; `retried` is the one place a
+lost race is run again.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from datetime import date
+from typing import Any, ClassVar, ParamSpec, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application, Repository
+from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
+
+from domain.account import Account, CredentialsRequest, EmailChange
+from domain.enrollment import Enrollment
+from domain.errors import (
+    AccountNotFoundError,
+    ConcurrencyError,
+    RegistrationNotFoundError,
+    SupportRequestNotFoundError,
+)
+from domain.indexes import IdentifierIndex
+from domain.support_request import SupportRequest
+
+# Every sign-in adds an event: a snapshot each 10 keeps a load to a few events (bench/run.py
+# measured a third less CPU per sign-in than with 50), for one extra write per 10 events.
+SNAPSHOT_EVERY = 10
+IDENTIFIERS_REMEMBERED = 100_000
+# Optimistic concurrency: a lost race is retried from a fresh load this many times.
+MAX_ATTEMPTS = 8
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def retried(use_case: Callable[P, R]) -> Callable[P, R]:
+    """Run the use case again, from its first load, when its save lost a race: another writer
+    saved one of its aggregates first (the library raises IntegrityError on the stale version).
+    So every guard is checked again on the state that is then saved."""
+
+    @functools.wraps(use_case)
+    def attempts(*args: P.args, **kwargs: P.kwargs) -> R:
+        for _ in range(MAX_ATTEMPTS):
+            try:
+                return use_case(*args, **kwargs)
+            except IntegrityError:
+                continue
+        raise ConcurrencyError("too many concurrent changes")
+
+    return attempts
+
+
+class DateAsISO(Transcoding):
+    type = date
+    name = "date_iso"
+
+    def encode(self, obj: date) -> str:
+        return obj.isoformat()
+
+    def decode(self, data: str) -> date:
+        return date.fromisoformat(data)
+
+
+class CredentialsRequestAsDict(Transcoding):
+    type = CredentialsRequest
+    name = "credentials_request"
+
+    def encode(self, obj: CredentialsRequest) -> dict[str, Any]:
+        return dict(vars(obj))
+
+    def decode(self, data: dict[str, Any]) -> CredentialsRequest:
+        return CredentialsRequest(**data)
+
+
+class EmailChangeAsDict(Transcoding):
+    type = EmailChange
+    name = "email_change"
+
+    def encode(self, obj: EmailChange) -> dict[str, Any]:
+        return dict(vars(obj))
+
+    def decode(self, data: dict[str, Any]) -> EmailChange:
+        return EmailChange(**data)
+
+
+class AccountLifecycle(Application[UUID]):
+    name = "AccountLifecycle"
+    # An account that lives for years (sign-ins, alerts, recoveries) loads from its latest
+    # snapshot and the events after it, not from its first event.
+    snapshotting_intervals: ClassVar[dict[type[Any], int]] = {Account: SNAPSHOT_EVERY}
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(DateAsISO())
+        # The state inside a snapshot of an Account.
+        transcoder.register(CredentialsRequestAsDict())
+        transcoder.register(EmailChangeAsDict())
+
+    def __init__(
+        self,
+        env: dict[str, str] | None = None,
+        *,
+        on_committed: Callable[[Sequence[DomainEventProtocol[UUID]]], None] | None = None,
+    ):
+        super().__init__(env)
+        self._unsnapshotted = Repository(event_store=self.events)
+        self._identified: dict[str, UUID] = {}
+        self.on_committed = on_committed
+
+    def notify(self, new_events: list[DomainEventProtocol[UUID]]) -> None:
+        # Called by save() once the events are committed: the outbox hand-off point.
+        if self.on_committed is not None:
+            self.on_committed(new_events)
+
+    # The loads the use cases share.
+
+    def get_or_none(self, aggregate_id: UUID) -> Any:
+        try:
+            return self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+
+    def index_or_none(self, aggregate_id: UUID) -> Any:
+        """An index or idempotency record: never snapshotted, so read without asking the
+        snapshot store first (a round trip less on every registration and sign-in)."""
+        try:
+            return self._unsnapshotted.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+
+    def account(self, account_id: UUID) -> Account:
+        account = self.get_or_none(account_id)
+        if not isinstance(account, Account):
+            raise AccountNotFoundError(account_id)
+        return account
+
+    def enrollment(self, registration_id: UUID) -> Enrollment:
+        enrollment = self.get_or_none(registration_id)
+        if not isinstance(enrollment, Enrollment):
+            raise RegistrationNotFoundError(registration_id)
+        return enrollment
+
+    def support_request(self, request_id: UUID) -> SupportRequest:
+        request = self.get_or_none(request_id)
+        if not isinstance(request, SupportRequest):
+            raise SupportRequestNotFoundError(request_id)
+        return request
+
+    def account_by_identifier(self, identifier: str) -> Account | None:
+        if not identifier.isdigit() or len(identifier) != 8:
+            return None
+        account_id = self._identified.get(identifier)
+        if account_id is None:
+            index = self.index_or_none(IdentifierIndex.create_id(identifier))
+            if index is None:
+                return None
+            account_id = index.account_id
+            # An identifier is never reused nor moved: what it names can be remembered.
+            if len(self._identified) >= IDENTIFIERS_REMEMBERED:
+                self._identified.clear()
+            self._identified[identifier] = account_id
+        return self.account(account_id)
+
+    def known_account(self, identifier: str) -> Account:
+        """The account of an identifier that must exist (support, audit)."""
+        account = self.account_by_identifier(identifier)
+        if account is None:
+            raise AccountNotFoundError(identifier)
+        return account

@@ -1,0 +1,43 @@
+"""The signed-in member's own space: what the portal shows them, and their alerts."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from domain.lifecycle import AccountLifecycle, retried
+from domain.ports import Ports
+from domain.use_cases.views import MemberView
+
+
+class MemberSpace:
+    def __init__(self, store: AccountLifecycle, ports: Ports):
+        self.store = store
+        self.directory = ports.directory
+        self.clock = ports.clock
+
+    def me(self, account_id: UUID) -> MemberView:
+        account = self.store.account(account_id)
+        entry = self.directory.find(account.member_number)
+        # Only a health contract's principal member has beneficiaries: no query for the others.
+        beneficiaries = (
+            self.directory.beneficiaries(account.member_number)
+            if entry is not None and entry.is_health_principal else []
+        )
+        return MemberView(
+            identifier=account.identifier,
+            member_number=account.member_number,
+            email=account.email,
+            first_name=entry.first_name if entry else "",
+            last_name=entry.last_name if entry else "",
+            sections=entry.sections() if entry else [],
+            beneficiaries=beneficiaries,
+            alerts_reimbursements=account.alerts_reimbursements,
+            secret_question=account.secret_question,
+        )
+
+    @retried
+    def set_alerts(self, account_id: UUID, reimbursements: bool) -> bool:
+        account = self.store.account(account_id)
+        account.set_alerts(reimbursements, self.clock())
+        self.store.save(account)
+        return account.alerts_reimbursements

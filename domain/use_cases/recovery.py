@@ -1,0 +1,116 @@
+"""Forgotten credentials ("Codes d'accès oubliés ?"), with the secret question's way to a new
+address, and the member's own e-mail change confirmed by a code sent there."""
+
+from __future__ import annotations
+
+import uuid
+from uuid import UUID
+
+from domain.account import Account
+from domain.credentials import names_match, normalise_code, normalise_secret_answer, token_digest
+from domain.errors import (
+    AccountClosedError,
+    CredentialsEmailCapError,
+    EmailVerificationInvalidError,
+)
+from domain.indexes import EmailVerificationIndex, MemberIndex
+from domain.lifecycle import AccountLifecycle, retried
+from domain.ports import Ports
+from domain.use_cases.sign_in import SignIn
+from domain.use_cases.views import RecoveryRequest
+
+SYSTEM = "system:recovery"
+
+
+class Recovery:
+    def __init__(self, store: AccountLifecycle, ports: Ports, sign_in: SignIn):
+        self.store = store
+        self.directory = ports.directory
+        self.hasher = ports.hasher
+        self.clock = ports.clock
+        self.sign_in = sign_in
+
+    def recover(self, request: RecoveryRequest) -> None:
+        """Whatever happens, the caller answers the same (and at the same cost)."""
+        account = self._recoverable_account(request)
+        with_answer = request.secret_answer is not None
+        if account is None:
+            if with_answer:
+                self.hasher.verify(normalise_secret_answer(request.secret_answer), None)
+            return
+        if with_answer:
+            at = self.clock()
+            right = not account.is_secret_answer_path_closed(at) and self.hasher.verify(
+                normalise_secret_answer(request.secret_answer), account.secret_answer_hash
+            )
+            if not right:
+                closed = account.is_secret_answer_path_closed(at)
+                self._record(account.id, "secret_answer_path_closed" if closed
+                             else "wrong_secret_answer")
+                return
+        self._send_credentials(account.id, request.new_email if with_answer else None)
+
+    @retried
+    def _record(self, account_id: UUID, outcome: str) -> None:
+        account = self.store.account(account_id)
+        account.request_recovery(outcome, self.clock())
+        self.store.save(account)
+
+    @retried
+    def _send_credentials(self, account_id: UUID, new_email: str | None) -> None:
+        """New credentials by e-mail, to `new_email` when the secret answer allowed it."""
+        account = self.store.account(account_id)
+        at = self.clock()
+        try:
+            account.request_credentials(uuid.uuid4().hex, "recovery", SYSTEM, at)
+        except CredentialsEmailCapError:
+            account.request_recovery("capped", at)
+        else:
+            if new_email is not None:
+                account.change_email(new_email, "recovery", SYSTEM, at)
+                account.request_recovery("email_changed", at)
+            else:
+                account.request_recovery("credentials_sent", at)
+        self.store.save(account)
+
+    def _recoverable_account(self, request: RecoveryRequest) -> Account | None:
+        entry = self.directory.find(request.member_number)
+        if entry is None or entry.birth_date != request.birth_date:
+            return None
+        declared = (request.last_name, request.first_name)
+        if not names_match(*declared, entry.last_name, entry.first_name):
+            return None
+        index = self.store.index_or_none(MemberIndex.create_id(request.member_number))
+        if index is None or index.account_id is None:
+            return None
+        account = self.store.account(index.account_id)
+        return account if account.is_open else None
+
+    def request_email_change(self, account_id: UUID, new_email: str, password: str) -> None:
+        """A code goes to the new address (mail_delivery.py); the change waits for it."""
+        self.sign_in.confirm_password(account_id, password, "password")
+        self._request_email_change(account_id, uuid.uuid4().hex, new_email)
+
+    @retried
+    def _request_email_change(self, account_id: UUID, request_id: str, new_email: str) -> None:
+        account = self.store.account(account_id)
+        account.request_email_change(request_id, new_email, self.clock())
+        self.store.save(account)
+
+    def verify_email(self, code: str) -> str:
+        """Make the change a code was sent for; returns the new address."""
+        digest = token_digest(normalise_code(code))
+        index = self.store.index_or_none(EmailVerificationIndex.create_id(digest))
+        if index is None:
+            raise EmailVerificationInvalidError("unknown code")
+        try:
+            return self._verify_email(index.account_id, digest)
+        except AccountClosedError:
+            raise EmailVerificationInvalidError("closed account") from None
+
+    @retried
+    def _verify_email(self, account_id: UUID, digest: str) -> str:
+        account = self.store.account(account_id)
+        account.verify_email(digest, self.clock())
+        self.store.save(account)
+        return account.email

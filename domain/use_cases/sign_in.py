@@ -1,0 +1,137 @@
+"""Sign-in and the passwords: checking a password (the lockout counts every wrong one),
+sessions opened and ended, the forced change of a temporary password, the secret question."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from domain.account import Account
+from domain.credentials import PasswordHasher, normalise_secret_answer, password_problems
+from domain.errors import InvalidCredentialsError, WeakPasswordError, WrongPasswordError
+from domain.lifecycle import AccountLifecycle, retried
+from domain.ports import Ports
+from domain.use_cases.views import Authenticated, OpenedSession
+
+
+class SignIn:
+    def __init__(self, store: AccountLifecycle, ports: Ports):
+        self.store = store
+        self.directory = ports.directory
+        self.hasher = ports.hasher
+        self.strength = ports.strength
+        self.sessions = ports.sessions
+        self.clock = ports.clock
+
+    def sign_in(self, identifier: str, password: str) -> OpenedSession:
+        who = self.authenticate(identifier, password)
+        token, expires_at = self.sessions.open(who.account_id, who.identifier, who.temporary)
+        return OpenedSession(token, expires_at, must_change_password=who.temporary)
+
+    def sign_out(self, session_digest: str) -> None:
+        self.sessions.revoke(session_digest)
+
+    def authenticate(self, identifier: str, password: str) -> Authenticated:
+        """Check a sign-in; every failure is the same InvalidCredentialsError, at the same cost."""
+        account = self.store.account_by_identifier(identifier)
+        at = self.clock()
+        if account is None or not account.is_open or account.is_locked(at):
+            self.hasher.verify(password, None)  # the same bcrypt work as a real check
+            raise InvalidCredentialsError(identifier)
+        temporary = matching_password(self.hasher, account, password, at)
+        if temporary is None:
+            self._record_failure(account.id, "sign_in")
+            raise InvalidCredentialsError(identifier)
+        self._record_sign_in(account.id, temporary)
+        return Authenticated(account.id, account.identifier, temporary)
+
+    @retried
+    def _record_sign_in(self, account_id: UUID, temporary: bool) -> None:
+        account = self.store.account(account_id)
+        account.sign_in(temporary, self.clock())
+        self.store.save(account)
+
+    @retried
+    def _record_failure(self, account_id: UUID, context: str) -> None:
+        account = self.store.account(account_id)
+        account.fail_sign_in(self.clock(), context=context)
+        self.store.save(account)
+
+    def confirm_password(self, account_id: UUID, password: str, field: str) -> Account:
+        """A password that confirms a change; a wrong one counts toward the lockout."""
+        account = self.store.account(account_id)
+        if account.is_locked(self.clock()):
+            # A session opened before the lock cannot go on guessing while it lasts.
+            self.hasher.verify(password, None)
+            raise WrongPasswordError(field)
+        if matching_password(self.hasher, account, password, self.clock()) is None:
+            self._record_failure(account_id, field)
+            raise WrongPasswordError(field)
+        return account
+
+    def change_password(
+        self, account_id: UUID, current: str, new: str, session_digest: str | None = None
+    ) -> None:
+        """Replace the password (the temporary one at first sign-in). The other sessions end
+        before the change is recorded, so a failure leaves none that should be gone; the
+        session that made it, `session_digest`, stays and is no longer a temporary one."""
+        account = self.confirm_password(account_id, current, "current_password")
+        entry = self.directory.find(account.member_number)
+        personal = [account.identifier, account.email.rpartition("@")[0]]
+        if entry is not None:
+            personal += [entry.last_name, entry.first_name]
+        problems = password_problems(
+            new, current=current, personal_data=personal, check=self.strength
+        )
+        if problems:
+            raise WeakPasswordError(problems)
+        password_hash = self.hasher.hash(new)
+        # The checks above took time (bcrypt, zxcvbn): had another change replaced the password
+        # meanwhile, the one confirmed here is no longer current, as in any serial order.
+        confirmed = (account.password_hash, account.temp_password_hash)
+        _still_current(self.store.account(account_id), confirmed)
+        self.sessions.revoke_all(account_id, keep=session_digest)
+        self._record_password(account_id, password_hash, confirmed)
+        if session_digest is not None:
+            self.sessions.end_temporary(session_digest)
+
+    @retried
+    def _record_password(
+        self, account_id: UUID, password_hash: str, confirmed: tuple[str | None, str | None]
+    ) -> None:
+        account = _still_current(self.store.account(account_id), confirmed)
+        account.change_password(password_hash, self.clock())
+        self.store.save(account)
+
+    def set_secret_question(
+        self, account_id: UUID, question: str, answer: str, password: str
+    ) -> None:
+        self.confirm_password(account_id, password, "password")
+        answer_hash = self.hasher.hash(normalise_secret_answer(answer))
+        self._record_secret_question(account_id, question, answer_hash)
+
+    @retried
+    def _record_secret_question(self, account_id: UUID, question: str, answer_hash: str) -> None:
+        account = self.store.account(account_id)
+        account.set_secret_question(question, answer_hash, account.actor, self.clock())
+        self.store.save(account)
+
+
+def matching_password(
+    hasher: PasswordHasher, account: Account, password: str, at: datetime
+) -> bool | None:
+    """False: the member's own password; True: the temporary one; None: neither."""
+    if account.password_hash is not None and hasher.verify(password, account.password_hash):
+        return False
+    temporary_hash = account.usable_temporary_hash(at)
+    if temporary_hash is not None and hasher.verify(password, temporary_hash):
+        return True
+    if account.password_hash is None and temporary_hash is None:
+        hasher.verify(password, None)
+    return None
+
+
+def _still_current(account: Account, confirmed: tuple[str | None, str | None]) -> Account:
+    if (account.password_hash, account.temp_password_hash) != confirmed:
+        raise WrongPasswordError("current_password")
+    return account

@@ -1,0 +1,136 @@
+"""The support queue's read model and its queries: the console's and the API's pages of items,
+the scheduled checks' and the reconciler's pending work, and every row for `audit verify`.
+
+Also the forms the API shows it in: the page cursor and an item of the listing.
+"""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime, timedelta
+from typing import Any
+
+from projections.support_queue_tables import TABLE_NAMES, TABLES
+from projections.view import View
+
+OVERDUE_AFTER = timedelta(hours=1)
+
+
+def encode_cursor(seq: int) -> str:
+    return base64.urlsafe_b64encode(f"q{seq}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int | None:
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        seq = int(text[1:]) if text.startswith("q") and text[1:].isdigit() else None
+        return seq if seq is not None and seq < 2**63 else None  # a BIGINT, or nothing
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+class SupportQueueView(View):
+    tables = TABLES
+    table_names = TABLE_NAMES
+
+    def list_items(
+        self, kind: str | None, status: str, limit: int, after: int | None
+    ) -> tuple[list[dict[str, Any]], int | None]:
+        """A page, oldest first; the second value is the seq to continue after, if any."""
+        where, params = ["status = %s"], [status]
+        if kind:
+            where.append("kind = %s")
+            params.append(kind)
+        if after is not None:
+            where.append("seq > %s")
+            params.append(after)
+        with self.database.transaction(commit=False) as cursor:
+            cursor.execute(
+                "SELECT * FROM support_queue_items WHERE "  # noqa: S608  (fixed fragments)
+                + " AND ".join(where)
+                + " ORDER BY seq LIMIT %s",
+                [*params, limit + 1],
+            )
+            rows = cursor.fetchall()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return rows, rows[-1]["seq"] if more else None
+
+    def get_item(self, item: str) -> dict[str, Any] | None:
+        with self.database.transaction(commit=False) as cursor:
+            cursor.execute("SELECT * FROM support_queue_items WHERE item_id = %s", (item,))
+            return cursor.fetchone()
+
+    def overdue_credentials(self, now: datetime) -> list[tuple[str, str]]:
+        """(account_id, request_id) of credentials e-mails still unsent an hour after the ask."""
+        return self.pending_credentials(now - OVERDUE_AFTER)
+
+    def pending_credentials(self, requested_before: datetime) -> list[tuple[str, str]]:
+        """(account_id, request_id) of credentials e-mails asked for before then, still unsent."""
+        return self._older(
+            "support_pending_credentials", ("account_id", "request_id"), "requested_at",
+            requested_before,
+        )
+
+    def pending_verifications(self, requested_before: datetime) -> list[tuple[str, str]]:
+        """(account_id, request_id) of e-mail changes asked for before then, no code drawn."""
+        return self._older(
+            "support_pending_verifications", ("account_id", "request_id"), "requested_at",
+            requested_before,
+        )
+
+    def pending_mail(self, committed_before: datetime) -> list[tuple[str, str, int]]:
+        """(kind, source_id, version) of the e-mails called for before then, not settled."""
+        return self._older(
+            "support_pending_mail", ("kind", "source_id", "version"), "committed_at",
+            committed_before,
+        )
+
+    def _older(
+        self, table: str, columns: tuple[str, ...], at: str, before: datetime
+    ) -> list[Any]:
+        """The columns of the table's rows whose instant `at` is before then, oldest first."""
+        with self.database.transaction(commit=False) as cursor:
+            cursor.execute(
+                f"SELECT {', '.join(columns)} FROM {table}"  # noqa: S608  (our own names)
+                f" WHERE {at} < %s ORDER BY {at}",
+                (before.isoformat(),),
+            )
+            return [tuple(row[c] for c in columns) for row in cursor.fetchall()]
+
+    def all_rows(self) -> dict[str, list[dict[str, Any]]]:
+        """Every row of every table, in a stable order: what `audit verify` compares."""
+        with self.database.transaction(commit=False) as cursor:
+            cursor.execute("SELECT * FROM support_queue_items ORDER BY seq")
+            items = cursor.fetchall()
+            cursor.execute("SELECT * FROM support_pending_credentials ORDER BY request_id")
+            pending = cursor.fetchall()
+            cursor.execute("SELECT * FROM support_pending_verifications ORDER BY request_id")
+            verifications = cursor.fetchall()
+            cursor.execute("SELECT * FROM support_unerased ORDER BY account_id")
+            unerased = cursor.fetchall()
+            cursor.execute("SELECT * FROM support_pending_mail ORDER BY kind, source_id, version")
+            mail = cursor.fetchall()
+        return {
+            "support_queue_items": items,
+            "support_pending_credentials": pending,
+            "support_pending_verifications": verifications,
+            "support_unerased": unerased,
+            "support_pending_mail": mail,
+        }
+
+    def unerased_closures(self, closed_before: datetime) -> list[str]:
+        rows = self._older("support_unerased", ("account_id",), "closed_at", closed_before)
+        return [account_id for (account_id,) in rows]
+
+
+def item_view(row: dict[str, Any]) -> dict[str, Any]:
+    """An item as the API shows it in the queue listing."""
+    item = {
+        "item_id": row["item_id"], "kind": row["kind"], "status": row["status"],
+        "created_at": row["created_at"], "summary": row["summary"],
+    }
+    for link in ("registration_id", "identifier", "request_id"):
+        if row.get(link):
+            item[link] = row[link]
+    return item
