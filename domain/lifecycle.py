@@ -15,7 +15,7 @@ from typing import Any, ClassVar, ParamSpec, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, Repository
-from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.domain import Aggregate, DomainEventProtocol
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
 
 from domain.account import Account, CredentialsRequest, EmailChange
@@ -38,6 +38,7 @@ MAX_ATTEMPTS = 8
 
 P = ParamSpec("P")
 R = TypeVar("R")
+A = TypeVar("A", bound=Aggregate)
 
 
 def retried(use_case: Callable[P, R]) -> Callable[P, R]:
@@ -118,6 +119,22 @@ class AccountLifecycle(Application[UUID]):
         # Called by save() once the events are committed: the outbox hand-off point.
         if self.on_committed is not None:
             self.on_committed(new_events)
+
+    def update(self, loaded: A, command: Callable[[A], None]) -> A:
+        """Run the command on an aggregate the use case has just loaded and save it; should
+        another writer have saved it first, run the command again on a fresh load (`retried`).
+        It spares a second load on the hot paths (sign-in), and the command checks its own
+        guards, so whatever state it runs on is the state saved."""
+        first = [loaded]
+
+        @retried
+        def once() -> A:
+            aggregate = first.pop() if first else self.repository.get(loaded.id)
+            command(aggregate)
+            self.save(aggregate)
+            return aggregate
+
+        return once()
 
     # The loads the use cases share.
 

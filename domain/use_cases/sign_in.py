@@ -40,22 +40,10 @@ class SignIn:
             raise InvalidCredentialsError(identifier)
         temporary = matching_password(self.hasher, account, password, at)
         if temporary is None:
-            self._record_failure(account.id, "sign_in")
+            self.store.update(account, lambda a: a.fail_sign_in(self.clock(), "sign_in"))
             raise InvalidCredentialsError(identifier)
-        self._record_sign_in(account.id, temporary)
+        self.store.update(account, lambda a: a.sign_in(temporary, self.clock()))
         return Authenticated(account.id, account.identifier, temporary)
-
-    @retried
-    def _record_sign_in(self, account_id: UUID, temporary: bool) -> None:
-        account = self.store.account(account_id)
-        account.sign_in(temporary, self.clock())
-        self.store.save(account)
-
-    @retried
-    def _record_failure(self, account_id: UUID, context: str) -> None:
-        account = self.store.account(account_id)
-        account.fail_sign_in(self.clock(), context=context)
-        self.store.save(account)
 
     def confirm_password(self, account_id: UUID, password: str, field: str) -> Account:
         """A password that confirms a change; a wrong one counts toward the lockout."""
@@ -65,7 +53,7 @@ class SignIn:
             self.hasher.verify(password, None)
             raise WrongPasswordError(field)
         if matching_password(self.hasher, account, password, self.clock()) is None:
-            self._record_failure(account_id, field)
+            self.store.update(account, lambda a: a.fail_sign_in(self.clock(), field))
             raise WrongPasswordError(field)
         return account
 
