@@ -11,7 +11,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from domain.account_requests import CredentialsRequest
-from domain.errors import CredentialsEmailCapError
+from domain.errors import (
+    AccountLockedError,
+    CredentialsChangedError,
+    CredentialsEmailCapError,
+    SecretAnswerPathClosedError,
+)
 
 CREDENTIALS_EMAIL_CAP = 3
 CREDENTIALS_EMAIL_WINDOW = timedelta(hours=24)
@@ -101,13 +106,31 @@ class CredentialsMixin:
             return None
         return self.temp_password_hash
 
-    def sign_in(self, with_temporary: bool, at: datetime) -> None:
+    def check_password(self, checked_hash: str, at: datetime) -> bool:
+        """The guard of everything a right password lets through, run on the state being
+        saved (a concurrent request may have locked the account, or replaced the password,
+        while bcrypt ran): not locked, and the password checked still signs in. True when it
+        is the temporary one."""
+        if self.is_locked(at):
+            raise AccountLockedError(self.identifier)
+        if checked_hash == self.password_hash:
+            return False
+        if checked_hash == self.usable_temporary_hash(at):
+            return True
+        raise CredentialsChangedError(self.identifier)
+
+    def sign_in(self, checked_hash: str, at: datetime) -> None:
+        """The password whose hash is `checked_hash` was right when bcrypt checked it."""
         self._check_open()
+        with_temporary = self.check_password(checked_hash, at)
         self.signed_in(with_temporary=with_temporary, actor=self.actor, timestamp=at)
 
     def fail_sign_in(self, at: datetime, context: str = "sign_in") -> None:
-        """A wrong password; the fifth in a row locks the account for 15 minutes."""
+        """A wrong password; the fifth in a row locks the account for 15 minutes. While it is
+        locked, no wrong password is counted: each answer is the same refusal."""
         self._check_open()
+        if self.is_locked(at):
+            raise AccountLockedError(self.identifier)
         self.sign_in_failed(context=context, actor=self.actor, timestamp=at)
         if self.failed_sign_ins >= FAILURES_BEFORE_LOCK:
             self.account_locked(until=at + LOCK_DURATION, actor="system:lockout", timestamp=at)
@@ -129,3 +152,20 @@ class CredentialsMixin:
     def request_recovery(self, outcome: str, at: datetime) -> None:
         self._check_open()
         self.recovery_requested(outcome=outcome, actor="system:recovery", timestamp=at)
+
+    def fail_secret_answer(self, at: datetime) -> None:
+        """A wrong secret answer; the third in 24 hours closes that path. Once it is closed an
+        answer is not counted, right or wrong: the request is recorded as refused."""
+        closed = self.is_secret_answer_path_closed(at)
+        self.request_recovery("secret_answer_path_closed" if closed else "wrong_secret_answer", at)
+
+    def recover_to_new_address(self, request_id: str, new_email: str, at: datetime) -> None:
+        """A right secret answer: new credentials, sent to a new address. Refused when the path
+        is closed at the save (three wrong answers may have closed it while bcrypt checked this
+        one) or the credentials e-mails are capped; nothing is recorded then."""
+        self._check_open()
+        if self.is_secret_answer_path_closed(at):
+            raise SecretAnswerPathClosedError(self.identifier)
+        self.request_credentials(request_id, "recovery", "system:recovery", at)
+        self.change_email(new_email, "recovery", "system:recovery", at)
+        self.request_recovery("email_changed", at)

@@ -13,6 +13,18 @@ class AccountClosedError(DomainError):
     pass
 
 
+class AccountLockedError(DomainError):
+    """The account is locked at the save: a password is neither counted nor let in."""
+
+
+class CredentialsChangedError(DomainError):
+    """The password checked was replaced, expired or cancelled before the save."""
+
+
+class SecretAnswerPathClosedError(DomainError):
+    """Three wrong secret answers in 24 hours closed that way to a new address."""
+
+
 class AlreadyDecidedError(DomainError):
     pass
 

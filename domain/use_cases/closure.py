@@ -23,14 +23,15 @@ class Closure:
 
     def request_closure(self, account_id: UUID, password: str) -> UUID:
         """The member's own closure request ("clôture sur demande"); support decides it."""
-        account = self.sign_in.confirm_password(account_id, password, "password")
+        account, checked = self.sign_in.confirm_password(account_id, password, "password")
         entry = self.directory.find(account.member_number)
         names = (entry.last_name, entry.first_name) if entry else ("", "")
-        return self._request(account_id, names)
+        return self._request(account_id, names, checked)
 
     @retried
-    def _request(self, account_id: UUID, names: tuple[str, str]) -> UUID:
+    def _request(self, account_id: UUID, names: tuple[str, str], checked: str) -> UUID:
         account = self.store.account(account_id)
+        self.sign_in.confirmed(account, checked, "password")
         request = SupportRequest(
             kind=RequestKind.CLOSURE.value, last_name=names[0], first_name=names[1],
             message="Demande de clôture faite depuis l'Espace Client.",

@@ -10,8 +10,10 @@ from domain.account import Account
 from domain.credentials import names_match, normalise_code, normalise_secret_answer, token_digest
 from domain.errors import (
     AccountClosedError,
+    ConcurrencyError,
     CredentialsEmailCapError,
     EmailVerificationInvalidError,
+    SecretAnswerPathClosedError,
 )
 from domain.indexes import EmailVerificationIndex, MemberIndex
 from domain.lifecycle import AccountLifecycle, retried
@@ -38,39 +40,53 @@ class Recovery:
             if with_answer:
                 self.hasher.verify(normalise_secret_answer(request.secret_answer), None)
             return
-        if with_answer:
-            at = self.clock()
-            right = not account.is_secret_answer_path_closed(at) and self.hasher.verify(
+        right = with_answer and not account.is_secret_answer_path_closed(self.clock()) and (
+            self.hasher.verify(
                 normalise_secret_answer(request.secret_answer), account.secret_answer_hash
             )
-            if not right:
-                closed = account.is_secret_answer_path_closed(at)
-                self._record(account.id, "secret_answer_path_closed" if closed
-                             else "wrong_secret_answer")
-                return
-        self._send_credentials(account.id, request.new_email if with_answer else None)
+        )
+        try:
+            if not with_answer:
+                self._send_credentials(account.id)
+            elif right:
+                self._send_credentials_elsewhere(account.id, request.new_email)
+            else:
+                self._record_wrong_answer(account.id)
+        except ConcurrencyError:
+            # A burst at one account kept winning the race: nothing is recorded, and the
+            # answer is the one anybody gets (a 409 would tell that the member has an account).
+            return
 
     @retried
-    def _record(self, account_id: UUID, outcome: str) -> None:
+    def _record_wrong_answer(self, account_id: UUID) -> None:
         account = self.store.account(account_id)
-        account.request_recovery(outcome, self.clock())
+        account.fail_secret_answer(self.clock())
         self.store.save(account)
 
     @retried
-    def _send_credentials(self, account_id: UUID, new_email: str | None) -> None:
-        """New credentials by e-mail, to `new_email` when the secret answer allowed it."""
+    def _send_credentials(self, account_id: UUID) -> None:
+        """New credentials by e-mail, to the address the account has."""
         account = self.store.account(account_id)
         at = self.clock()
         try:
             account.request_credentials(uuid.uuid4().hex, "recovery", SYSTEM, at)
+            account.request_recovery("credentials_sent", at)
         except CredentialsEmailCapError:
             account.request_recovery("capped", at)
-        else:
-            if new_email is not None:
-                account.change_email(new_email, "recovery", SYSTEM, at)
-                account.request_recovery("email_changed", at)
-            else:
-                account.request_recovery("credentials_sent", at)
+        self.store.save(account)
+
+    @retried
+    def _send_credentials_elsewhere(self, account_id: UUID, new_email: str) -> None:
+        """New credentials to `new_email`, which the right secret answer allows, unless the
+        account refuses it at this save (the path closed, or the e-mails capped)."""
+        account = self.store.account(account_id)
+        at = self.clock()
+        try:
+            account.recover_to_new_address(uuid.uuid4().hex, new_email, at)
+        except SecretAnswerPathClosedError:
+            account.request_recovery("secret_answer_path_closed", at)
+        except CredentialsEmailCapError:
+            account.request_recovery("capped", at)
         self.store.save(account)
 
     def _recoverable_account(self, request: RecoveryRequest) -> Account | None:
@@ -88,12 +104,15 @@ class Recovery:
 
     def request_email_change(self, account_id: UUID, new_email: str, password: str) -> None:
         """A code goes to the new address (mail_delivery.py); the change waits for it."""
-        self.sign_in.confirm_password(account_id, password, "password")
-        self._request_email_change(account_id, uuid.uuid4().hex, new_email)
+        _, checked = self.sign_in.confirm_password(account_id, password, "password")
+        self._request_email_change(account_id, uuid.uuid4().hex, new_email, checked)
 
     @retried
-    def _request_email_change(self, account_id: UUID, request_id: str, new_email: str) -> None:
+    def _request_email_change(
+        self, account_id: UUID, request_id: str, new_email: str, checked: str
+    ) -> None:
         account = self.store.account(account_id)
+        self.sign_in.confirmed(account, checked, "password")
         account.request_email_change(request_id, new_email, self.clock())
         self.store.save(account)
 

@@ -3,12 +3,20 @@ sessions opened and ended, the forced change of a temporary password, the secret
 
 from __future__ import annotations
 
+from contextlib import suppress
 from datetime import datetime
 from uuid import UUID
 
 from domain.account import Account
 from domain.credentials import PasswordHasher, normalise_secret_answer, password_problems
-from domain.errors import InvalidCredentialsError, WeakPasswordError, WrongPasswordError
+from domain.errors import (
+    AccountClosedError,
+    AccountLockedError,
+    CredentialsChangedError,
+    InvalidCredentialsError,
+    WeakPasswordError,
+    WrongPasswordError,
+)
 from domain.lifecycle import AccountLifecycle, retried
 from domain.ports import Ports
 from domain.use_cases.views import Authenticated, OpenedSession
@@ -38,24 +46,42 @@ class SignIn:
         if account is None or not account.is_open or account.is_locked(at):
             self.hasher.verify(password, None)  # the same bcrypt work as a real check
             raise InvalidCredentialsError(identifier)
-        temporary = matching_password(self.hasher, account, password, at)
-        if temporary is None:
-            self.store.update(account, lambda a: a.fail_sign_in(self.clock(), "sign_in"))
-            raise InvalidCredentialsError(identifier)
-        self.store.update(account, lambda a: a.sign_in(temporary, self.clock()))
+        checked = matched_hash(self.hasher, account, password, at)
+        try:
+            if checked is None:
+                self.store.update(account, lambda a: a.fail_sign_in(self.clock(), "sign_in"))
+                raise InvalidCredentialsError(identifier)
+            # The account decides at the save whether a right password still lets in: it may
+            # have been locked, or that password replaced, while bcrypt ran.
+            self.store.update(account, lambda a: a.sign_in(checked, self.clock()))
+        except (AccountLockedError, CredentialsChangedError, AccountClosedError):
+            raise InvalidCredentialsError(identifier) from None
+        temporary = checked == account.temp_password_hash
         return Authenticated(account.id, account.identifier, temporary)
 
-    def confirm_password(self, account_id: UUID, password: str, field: str) -> Account:
-        """A password that confirms a change; a wrong one counts toward the lockout."""
+    def confirm_password(self, account_id: UUID, password: str, field: str) -> tuple[Account, str]:
+        """A password that confirms a change, and the hash it matched: the change checks it
+        again at its own save (`confirmed`). A wrong one counts toward the lockout."""
         account = self.store.account(account_id)
         if account.is_locked(self.clock()):
             # A session opened before the lock cannot go on guessing while it lasts.
             self.hasher.verify(password, None)
             raise WrongPasswordError(field)
-        if matching_password(self.hasher, account, password, self.clock()) is None:
-            self.store.update(account, lambda a: a.fail_sign_in(self.clock(), field))
+        checked = matched_hash(self.hasher, account, password, self.clock())
+        if checked is None:
+            # Locked meanwhile by another guess: the same answer, and this one is not counted.
+            with suppress(AccountLockedError, AccountClosedError):
+                self.store.update(account, lambda a: a.fail_sign_in(self.clock(), field))
             raise WrongPasswordError(field)
-        return account
+        return account, checked
+
+    def confirmed(self, account: Account, checked_hash: str, field: str) -> None:
+        """Inside a confirmed change's save: the account is not locked and the password that
+        confirmed it still signs in; otherwise the same answer as a wrong password."""
+        try:
+            account.check_password(checked_hash, self.clock())
+        except (AccountLockedError, CredentialsChangedError):
+            raise WrongPasswordError(field) from None
 
     def change_password(
         self, account_id: UUID, current: str, new: str, session_digest: str | None = None
@@ -63,7 +89,7 @@ class SignIn:
         """Replace the password (the temporary one at first sign-in). The other sessions end
         before the change is recorded, so a failure leaves none that should be gone; the
         session that made it, `session_digest`, stays and is no longer a temporary one."""
-        account = self.confirm_password(account_id, current, "current_password")
+        account, checked = self.confirm_password(account_id, current, "current_password")
         entry = self.directory.find(account.member_number)
         personal = [account.identifier, account.email.rpartition("@")[0]]
         if entry is not None:
@@ -76,50 +102,45 @@ class SignIn:
         password_hash = self.hasher.hash(new)
         # The checks above took time (bcrypt, zxcvbn): had another change replaced the password
         # meanwhile, the one confirmed here is no longer current, as in any serial order.
-        confirmed = (account.password_hash, account.temp_password_hash)
-        _still_current(self.store.account(account_id), confirmed)
+        self.confirmed(self.store.account(account_id), checked, "current_password")
         self.sessions.revoke_all(account_id, keep=session_digest)
-        self._record_password(account_id, password_hash, confirmed)
+        self._record_password(account_id, password_hash, checked)
         if session_digest is not None:
             self.sessions.end_temporary(session_digest)
 
     @retried
-    def _record_password(
-        self, account_id: UUID, password_hash: str, confirmed: tuple[str | None, str | None]
-    ) -> None:
-        account = _still_current(self.store.account(account_id), confirmed)
+    def _record_password(self, account_id: UUID, password_hash: str, checked: str) -> None:
+        account = self.store.account(account_id)
+        self.confirmed(account, checked, "current_password")
         account.change_password(password_hash, self.clock())
         self.store.save(account)
 
     def set_secret_question(
         self, account_id: UUID, question: str, answer: str, password: str
     ) -> None:
-        self.confirm_password(account_id, password, "password")
+        _, checked = self.confirm_password(account_id, password, "password")
         answer_hash = self.hasher.hash(normalise_secret_answer(answer))
-        self._record_secret_question(account_id, question, answer_hash)
+        self._record_secret_question(account_id, question, answer_hash, checked)
 
     @retried
-    def _record_secret_question(self, account_id: UUID, question: str, answer_hash: str) -> None:
+    def _record_secret_question(
+        self, account_id: UUID, question: str, answer_hash: str, checked: str
+    ) -> None:
         account = self.store.account(account_id)
+        self.confirmed(account, checked, "password")
         account.set_secret_question(question, answer_hash, account.actor, self.clock())
         self.store.save(account)
 
 
-def matching_password(
+def matched_hash(
     hasher: PasswordHasher, account: Account, password: str, at: datetime
-) -> bool | None:
-    """False: the member's own password; True: the temporary one; None: neither."""
+) -> str | None:
+    """The hash the password matched (the member's own or the temporary one), or None."""
     if account.password_hash is not None and hasher.verify(password, account.password_hash):
-        return False
+        return account.password_hash
     temporary_hash = account.usable_temporary_hash(at)
     if temporary_hash is not None and hasher.verify(password, temporary_hash):
-        return True
+        return temporary_hash
     if account.password_hash is None and temporary_hash is None:
         hasher.verify(password, None)
     return None
-
-
-def _still_current(account: Account, confirmed: tuple[str | None, str | None]) -> Account:
-    if (account.password_hash, account.temp_password_hash) != confirmed:
-        raise WrongPasswordError("current_password")
-    return account

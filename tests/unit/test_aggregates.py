@@ -9,10 +9,13 @@ import pytest
 
 from domain.errors import (
     AccountClosedError,
+    AccountLockedError,
     AlreadyDecidedError,
+    CredentialsChangedError,
     CredentialsEmailCapError,
     EmailVerificationInvalidError,
     InvalidTransitionError,
+    SecretAnswerPathClosedError,
 )
 from domain.personal_data import member_key
 from domain.states import AccountStatus, EnrollmentStatus
@@ -143,9 +146,10 @@ def test_replaying_the_events_rebuilds_the_same_state():
 
 def test_five_failures_in_a_row_lock_for_fifteen_minutes_and_a_success_resets():
     a = account()
+    a.change_password("$2b$own", T0)
     for _ in range(4):
         a.fail_sign_in(T0)
-    a.sign_in(with_temporary=False, at=T0)
+    a.sign_in("$2b$own", T0)
     assert a.failed_sign_ins == 0
     for _ in range(5):
         a.fail_sign_in(T0)
@@ -160,7 +164,7 @@ def test_signing_in_with_the_temporary_password_retires_the_own_password():
     a.request_credentials("r1", "recovery", "system:recovery", T0)
     a.issue_temporary_password("r1", "$2b$temp", T0 + timedelta(hours=24), T0)
     assert a.password_hash == "$2b$own"  # a recovery alone keeps it
-    a.sign_in(with_temporary=True, at=T0)
+    a.sign_in("$2b$temp", T0)
     assert a.password_hash is None and a.has_signed_in
 
 
@@ -209,3 +213,55 @@ def test_setting_alerts_to_their_current_value_records_nothing():
     assert a.collect_events() == []
     a.set_alerts(True, T0)
     assert event_names(a) == ["AlertsPreferenceChanged"]
+
+
+# The guards hold on the state being saved (CONTRACT.md v1.1, "Concurrency of the guards").
+
+
+def locked_account():
+    a = account()
+    a.change_password("$2b$own", T0)
+    for _ in range(5):
+        a.fail_sign_in(T0)
+    a.collect_events()
+    return a
+
+
+def test_a_locked_account_refuses_the_right_password_and_records_nothing():
+    a = locked_account()
+    with pytest.raises(AccountLockedError):
+        a.sign_in("$2b$own", T0 + timedelta(minutes=14))
+    assert a.collect_events() == [] and not a.has_signed_in
+
+
+def test_a_locked_account_counts_no_more_wrong_passwords():
+    a = locked_account()
+    version = a.version
+    with pytest.raises(AccountLockedError):
+        a.fail_sign_in(T0 + timedelta(minutes=1))
+    assert a.collect_events() == [] and a.version == version
+
+
+def test_a_password_replaced_or_expired_meanwhile_does_not_sign_in():
+    a = account()
+    a.change_password("$2b$own", T0)
+    a.request_credentials("r1", "recovery", "system:recovery", T0)
+    a.issue_temporary_password("r1", "$2b$temp", T0 + timedelta(hours=24), T0)
+    with pytest.raises(CredentialsChangedError):
+        a.sign_in("$2b$temp", T0 + timedelta(hours=24))  # expired at the save
+    a.change_password("$2b$newer", T0)
+    with pytest.raises(CredentialsChangedError):
+        a.sign_in("$2b$own", T0)  # replaced between the check and the save
+
+
+def test_a_fourth_wrong_secret_answer_is_not_counted_and_the_path_refuses_a_right_one():
+    a = account()
+    for _ in range(4):
+        a.fail_secret_answer(T0)
+    outcomes = [e.outcome for e in a.collect_events() if type(e).__name__ == "RecoveryRequested"]
+    assert outcomes == ["wrong_secret_answer"] * 3 + ["secret_answer_path_closed"]
+    with pytest.raises(SecretAnswerPathClosedError):
+        a.recover_to_new_address("r1", "pirate@example.org", T0 + timedelta(hours=23))
+    assert a.collect_events() == [] and a.email != "pirate@example.org"
+    a.recover_to_new_address("r2", "nouvelle@example.org", T0 + timedelta(hours=24))
+    assert a.email == "nouvelle@example.org"
