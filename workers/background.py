@@ -20,6 +20,8 @@ class Background:
         self._lock = threading.Lock()
 
     def start(self) -> None:
+        if self.checks is not None:  # every request of the embedded default comes here
+            return
         with self._lock:
             if self.checks is None:
                 self.services.projections.start()
