@@ -62,11 +62,9 @@ def prehash(secret: str) -> bytes:
 
 
 def normalise_secret_answer(answer: str) -> str:
-    """Secret answers compare without case, accents or spaces ("Médor" == "medor ")."""
-    folded = unicodedata.normalize("NFKD", answer).casefold()
-    return "".join(
-        c for c in folded if unicodedata.category(c) != "Mn" and not c.isspace()
-    )
+    """Secret answers compare like names (CONTRACT.md v1.1, "Input hygiene"): without case,
+    accents, spaces, hyphens or apostrophes ("Saint-Étienne" == "saint etienne")."""
+    return normalise_name(answer)
 
 
 def token_digest(token: str) -> str:

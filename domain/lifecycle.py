@@ -171,6 +171,8 @@ class AccountLifecycle(Application[UUID]):
         return request
 
     def account_by_identifier(self, identifier: str) -> Account | None:
+        # Pasted from the e-mail with the white space around it, it is the same identifier.
+        identifier = identifier.strip()
         if not identifier.isdigit() or len(identifier) != 8:
             return None
         account_id = self._identified.get(identifier)

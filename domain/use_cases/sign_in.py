@@ -139,7 +139,9 @@ def matched_hash(
     if account.password_hash is not None and hasher.verify(password, account.password_hash):
         return account.password_hash
     temporary_hash = account.usable_temporary_hash(at)
-    if temporary_hash is not None and hasher.verify(password, temporary_hash):
+    # A temporary password (letters and a digit) pasted with white space around it is the same
+    # value, so such a paste is never a failure of its own; an own password is taken as typed.
+    if temporary_hash is not None and hasher.verify(password.strip(), temporary_hash):
         return temporary_hash
     if account.password_hash is None and temporary_hash is None:
         hasher.verify(password, None)

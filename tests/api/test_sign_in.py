@@ -458,3 +458,13 @@ def test_no_token_or_password_is_stored_or_logged(client, services, caplog):
     for secret in (first, second, temporary, OWN, OTHER, "Pas le bon mot de passe"):
         assert secret not in dump
         assert secret not in caplog.text
+
+
+def test_credentials_pasted_from_the_email_with_white_space_sign_in_and_count_nothing(
+    client, services
+):
+    identifier, temporary = register_member(client, services)
+    response = sign_in(client, f" {identifier}\n", f"{temporary} \n")
+    assert response.status_code == 201, response.json
+    assert response.json["must_change_password"] is True
+    assert "SignInFailed" not in event_types(services)

@@ -114,3 +114,9 @@ def test_composed_and_decomposed_forms_are_the_same_password():
 
 def test_the_prehash_never_raises_whatever_the_string():
     assert len(prehash("ab\ud800cd")) == 44
+
+
+@pytest.mark.parametrize("typed", ["saint etienne", "SAINT-ÉTIENNE", "Saint–Étienne"])
+def test_secret_answers_compare_like_names_hyphens_and_apostrophes_included(typed):
+    assert normalise_secret_answer(typed) == normalise_secret_answer("Saint-Étienne")
+    assert normalise_secret_answer("l'Isle d’Abeau") == normalise_secret_answer("LISLE DABEAU")

@@ -91,3 +91,10 @@ def test_a_wrong_confirming_password_counts_toward_the_lockout(world):
     with pytest.raises(WrongPasswordError):
         world.cases.recovery.request_email_change(account.id, "n@example.org", "wrong")
     assert world.store.account(account.id).failed_sign_ins == 1
+
+
+def test_an_identifier_and_temporary_password_pasted_with_white_space_sign_in_uncounted(world):
+    account, password = world.registered()
+    opened = world.cases.sign_in.sign_in(f" {account.identifier}\t", f"{password} \n")
+    assert opened.must_change_password
+    assert world.store.account(account.id).failed_sign_ins == 0
