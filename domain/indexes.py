@@ -2,6 +2,7 @@
 
 Each has a deterministic uuid5 id, so two racing writers that both try to create one make the
 store raise IntegrityError for the loser; the same holds for a stale version of an existing one.
+Their events name who caused them, like every other event (`system:<part>`, `support:<name>`).
 """
 
 from __future__ import annotations
@@ -23,25 +24,25 @@ class MemberIndex(Aggregate):
         return uuid5(NAMESPACE, f"member:{member_number}")
 
     @event("MemberIndexed")
-    def __init__(self, member_number: str, timestamp: datetime):
+    def __init__(self, member_number: str, actor: str, timestamp: datetime):
         self.member_number = member_number
         self.account_id: UUID | None = None
         self.review_id: UUID | None = None
 
     @event("AccountLinked")
-    def link_account(self, account_id: UUID, timestamp: datetime) -> None:
+    def link_account(self, account_id: UUID, actor: str, timestamp: datetime) -> None:
         self.account_id = account_id
 
     @event("ReviewOpened")
-    def open_review(self, registration_id: UUID, timestamp: datetime) -> None:
+    def open_review(self, registration_id: UUID, actor: str, timestamp: datetime) -> None:
         self.review_id = registration_id
 
     @event("ReviewClosed")
-    def close_review(self, registration_id: UUID, timestamp: datetime) -> None:
+    def close_review(self, registration_id: UUID, actor: str, timestamp: datetime) -> None:
         self.review_id = None
 
     @event("AccountUnlinked")
-    def unlink_account(self, account_id: UUID, timestamp: datetime) -> None:
+    def unlink_account(self, account_id: UUID, actor: str, timestamp: datetime) -> None:
         self.account_id = None
 
 
@@ -53,7 +54,7 @@ class IdentifierIndex(Aggregate):
         return uuid5(NAMESPACE, f"identifier:{identifier}")
 
     @event("IdentifierReserved")
-    def __init__(self, identifier: str, account_id: UUID, timestamp: datetime):
+    def __init__(self, identifier: str, account_id: UUID, actor: str, timestamp: datetime):
         self.identifier = identifier
         self.account_id = account_id
 
@@ -67,7 +68,8 @@ class IdempotencyRecord(Aggregate):
 
     @event("IdempotencyKeyUsed")
     def __init__(
-        self, scope: str, key: str, body_digest: str, result_id: UUID, timestamp: datetime
+        self, scope: str, key: str, body_digest: str, result_id: UUID, actor: str,
+        timestamp: datetime,
     ):
         self.body_digest = body_digest
         self.result_id = result_id
@@ -77,7 +79,7 @@ class IdempotencyRecord(Aggregate):
         return at - self.used_at < IDEMPOTENCY_TTL
 
     @event("IdempotencyKeyRenewed")
-    def renew(self, body_digest: str, result_id: UUID, timestamp: datetime) -> None:
+    def renew(self, body_digest: str, result_id: UUID, actor: str, timestamp: datetime) -> None:
         self.body_digest = body_digest
         self.result_id = result_id
         self.used_at = timestamp
@@ -91,5 +93,5 @@ class EmailVerificationIndex(Aggregate):
         return uuid5(NAMESPACE, f"email-verification:{token_hash}")
 
     @event("EmailVerificationCodeIndexed")
-    def __init__(self, token_hash: str, account_id: UUID, timestamp: datetime):
+    def __init__(self, token_hash: str, account_id: UUID, actor: str, timestamp: datetime):
         self.account_id = account_id

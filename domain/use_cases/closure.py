@@ -61,7 +61,7 @@ class Closure:
         account = self.store.account(request.account_id)
         account.close(agent, at)
         index = self.store.repository.get(account.member_key)
-        index.unlink_account(account_id=account.id, timestamp=at)
+        index.unlink_account(account_id=account.id, actor=f"support:{agent}", timestamp=at)
         self.store.save(request, account, index)
         return request
 

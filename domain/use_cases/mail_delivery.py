@@ -96,7 +96,8 @@ class MailDelivery:
         digest = token_digest(code)
         account.issue_email_verification(request_id, digest, self.clock())
         index = EmailVerificationIndex(
-            token_hash=digest, account_id=account_id, timestamp=self.clock()
+            token_hash=digest, account_id=account_id, actor="system:mailer",
+            timestamp=self.clock(),
         )
         self.store.save(account, index)
         return IssuedVerification(account.email_change.new_email, code)

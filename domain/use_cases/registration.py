@@ -61,10 +61,12 @@ class Registration:
             if record is None:
                 record = IdempotencyRecord(
                     scope="registrations", key=key, body_digest=digest,
-                    result_id=enrollment.id, timestamp=at,
+                    result_id=enrollment.id, actor=SYSTEM, timestamp=at,
                 )
             else:
-                record.renew(body_digest=digest, result_id=enrollment.id, timestamp=at)
+                record.renew(
+                    body_digest=digest, result_id=enrollment.id, actor=SYSTEM, timestamp=at
+                )
             others.append(record)
         self.store.save(enrollment, *others)
         return registration_view(enrollment, first=True)
@@ -97,7 +99,7 @@ class Registration:
 
         index = self.store.index_or_none(MemberIndex.create_id(request.member_number))
         if index is None:
-            index = MemberIndex(member_number=request.member_number, timestamp=at)
+            index = MemberIndex(member_number=request.member_number, actor=SYSTEM, timestamp=at)
         declared_match = _declared_match(request, entry)
         if index.account_id is not None:
             account: Account = self.store.repository.get(index.account_id)
@@ -110,10 +112,10 @@ class Registration:
             enrollment.flag_identity_mismatch(
                 {"last_name": entry.last_name, "first_name": entry.first_name}, at
             )
-            index.open_review(registration_id=enrollment.id, timestamp=at)
+            index.open_review(registration_id=enrollment.id, actor=SYSTEM, timestamp=at)
             return enrollment, [index]
         account, identifier_index = open_account(enrollment, entry.sections(), at)
-        index.link_account(account_id=account.id, timestamp=at)
+        index.link_account(account_id=account.id, actor=SYSTEM, timestamp=at)
         enrollment.match_identity(account.id, at)
         return enrollment, [index, account, identifier_index]
 
@@ -167,7 +169,10 @@ def open_account(
         timestamp=at,
     )
     account.request_credentials(uuid.uuid4().hex, reason, SYSTEM, at)
-    return account, IdentifierIndex(identifier=identifier, account_id=account.id, timestamp=at)
+    reserved = IdentifierIndex(
+        identifier=identifier, account_id=account.id, actor=SYSTEM, timestamp=at
+    )
+    return account, reserved
 
 
 def registration_view(enrollment: Enrollment, *, first: bool) -> RegistrationView:

@@ -56,7 +56,7 @@ class SupportDesk:
         """Approve (an account is opened, credentials sent) or reject a registration that
         support reviews because the names did not match."""
         enrollment = self.store.enrollment(registration_id)
-        at = self.clock()
+        at, actor = self.clock(), f"support:{agent}"
         if enrollment.status is not EnrollmentStatus.IDENTITY_REVIEW:
             raise AlreadyDecidedError(enrollment.status)
         index = self.store.repository.get(enrollment.member_key)
@@ -65,7 +65,7 @@ class SupportDesk:
             raise AlreadyDecidedError(registration_id)
         if not approve:
             enrollment.reject(agent, note, at)
-            index.close_review(registration_id=enrollment.id, timestamp=at)
+            index.close_review(registration_id=enrollment.id, actor=actor, timestamp=at)
             self.store.save(enrollment, index)
             return registration_view(enrollment, first=False)
         if index.account_id is not None and self.store.account(index.account_id).is_open:
@@ -75,8 +75,8 @@ class SupportDesk:
             enrollment, entry.sections() if entry else [], at, reason="identity_approved"
         )
         enrollment.approve(agent, note, account.id, at)
-        index.close_review(registration_id=enrollment.id, timestamp=at)
-        index.link_account(account_id=account.id, timestamp=at)
+        index.close_review(registration_id=enrollment.id, actor=actor, timestamp=at)
+        index.link_account(account_id=account.id, actor=actor, timestamp=at)
         self.store.save(enrollment, index, account, identifier_index)
         return registration_view(enrollment, first=False)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 
 import pytest
@@ -12,6 +13,9 @@ from tests.helpers import (
     HELENE,
     OWN,
     bearer,
+    drain,
+    register,
+    settle,
     story,
 )
 
@@ -111,3 +115,33 @@ def test_audit_verify_agrees_then_names_a_tampered_read_model(app, client, servi
     result = runner.invoke(args=["audit", "verify"])
     assert result.exit_code == 1
     assert "support_queue.support_queue_items" in result.stderr
+
+
+# Who caused each event: `member:<identifier>`, `support:<name>`, `claims:<name>` or
+# `system:<part>` (CONTRACT.md, "Audit"; v1.1 issue 15: the index events had none).
+ACTOR = re.compile(r"^(member:\d{8}|support:[^:\s]+|claims:[^:\s]+|system:[a-z_-]+)$")
+
+
+def test_every_event_of_a_whole_story_names_who_caused_it(client, services, clock, auditor):
+    s = story(client, services, clock)
+    support = bearer(services.staff_tokens.create("bruno", "support"))
+    key = {"Idempotency-Key": "reg-zoe-1"}
+    zoe = {"member_number": "M1000003", "last_name": "Dupré-Lefèvre", "first_name": "Zoé",
+           "birth_date": "2009-02-17", "email": "zoe@example.org"}
+    assert register(client, headers=key, **zoe).status_code == 201  # refused, with a key
+    closure = client.post("/api/v1/me/closure", json={"password": OWN},
+                          headers=bearer(s["token"]))
+    assert closure.status_code == 202, closure.json
+    accepted = client.post(
+        f"/api/v1/support/requests/{closure.json['request_id']}/decision",
+        json={"decision": "accept", "note": "demande du membre"}, headers=support,
+    )
+    assert accepted.status_code == 200, accepted.json
+    drain(services)
+    settle(services)
+    events = client.get("/api/v1/audit/events?limit=1000", headers=auditor).json["events"]
+    nameless = sorted({(e["type"], e["actor"]) for e in events
+                       if not ACTOR.match(e["actor"] or "")})
+    assert nameless == []
+    assert {"MemberIndexed", "IdentifierReserved", "IdempotencyKeyUsed", "ReviewOpened",
+            "AccountUnlinked", "EmailVerificationCodeIndexed"} <= {e["type"] for e in events}

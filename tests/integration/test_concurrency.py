@@ -278,8 +278,8 @@ def announced(answers: list[Answer]) -> Counter[str]:
             expected["SupportRequestRejected"] += 1
         elif a.command.subject == "email_update":
             expected.update(["SupportRequestAccepted", "EmailChanged", "CredentialsRequested"])
-        else:
-            expected.update(["SupportRequestAccepted", "AccountClosed"])
+        else:  # the member's index lets go of the account, in the agent's name too
+            expected.update(["SupportRequestAccepted", "AccountClosed", "AccountUnlinked"])
     return expected
 
 
