@@ -35,7 +35,14 @@ from eventsourcing.persistence import (
 from eventsourcing.utils import get_topic
 
 from adapters.keyring import NONCE_BYTES, KeyRing, NewKeys
-from domain.personal_data import ERASED, PERSONAL_EVENTS, PERSONAL_STATE, Personal
+from domain.personal_data import (
+    ERASED,
+    PERSONAL_EVENTS,
+    PERSONAL_STATE,
+    SUBJECT_INDEXED_BY,
+    SUBJECT_RETIRED_BY,
+    Personal,
+)
 
 PREVIOUS = "_previous"  # the predecessor's hash, inside the stored state
 SEALED_BY, CIPHERTEXT = "sealed_by", "ciphertext"
@@ -111,6 +118,7 @@ class ProtectedMapper(Mapper[UUID]):
         class_version = getattr(type(domain_event), "class_version", 1)
         if class_version > 1:
             state["class_version"] = class_version
+        self._index_subject(type(domain_event).__qualname__, stream, state)
         self._seal(type(domain_event).__qualname__, stream, state)
         if previous is not None:
             state[PREVIOUS] = previous
@@ -139,6 +147,15 @@ class ProtectedMapper(Mapper[UUID]):
             attributes["_erased"] = True
         attributes["_hash"] = event_hash(stored_event)
         return event
+
+    def _index_subject(self, qualname: str, stream: UUID, state: dict[str, Any]) -> None:
+        """From this save on, the member number finds the stream, or no longer does
+        (domain/personal_data.py); read before sealing, which hides the member number."""
+        if qualname == SUBJECT_INDEXED_BY[0]:
+            lookup = self.keys.lookup(state[SUBJECT_INDEXED_BY[1]])
+            self._new_keys().lookups.append((lookup, str(stream)))
+        elif qualname == SUBJECT_RETIRED_BY:
+            self._new_keys().retired.append(str(stream))
 
     # Sealing.
 

@@ -1,11 +1,17 @@
 """The key table for crypto-shredding: one data key per data subject (a member, see
 domain/personal_data.py), wrapped with a key derived from ACCOUNTS_SECRET_KEY, so that a copy of
 the database alone opens nothing. Destroying a subject's row erases everything sealed with it.
+
+A member number finds its subject through `member_subjects`, keyed by an HMAC of the member
+number under another key derived from ACCOUNTS_SECRET_KEY: a copy of the database alone cannot
+try member numbers against it, and its row goes at closure, so even with the secret nothing
+leads from the member number to a closed account.
 """
 
 from __future__ import annotations
 
 import base64
+import hmac
 import os
 import threading
 import time
@@ -41,9 +47,12 @@ class NewKeys:
 
     keys: list[tuple[str, str, str, str]] = field(default_factory=list)
     links: dict[str, str] = field(default_factory=dict)
+    # (lookup, subject) a member number now finds; subjects nothing finds any longer.
+    lookups: list[tuple[str, str]] = field(default_factory=list)
+    retired: list[str] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.keys or self.links)
+        return bool(self.keys or self.links or self.lookups or self.retired)
 
     def statements(self) -> list[tuple[str, Sequence[Any]]]:
         """(SQL with %s placeholders, parameters), a statement per table."""
@@ -61,6 +70,20 @@ class NewKeys:
                 + " ON CONFLICT (stream_id) DO NOTHING",
                 [value for row in self.links.items() for value in row],
             ))
+        if self.retired:
+            found.append((
+                "DELETE FROM member_subjects WHERE subject IN ("  # noqa: S608  (placeholders)
+                + ", ".join(["%s"] * len(self.retired)) + ")",
+                self.retired,
+            ))
+        if self.lookups:
+            # No ON CONFLICT: a racing save that indexed the same member first fails this one,
+            # which is retried and finds that member's subject (what MemberIndex's uuid5 id did).
+            found.append((
+                "INSERT INTO member_subjects (lookup, subject) VALUES "  # noqa: S608
+                + ", ".join(["(%s, %s)"] * len(self.lookups)),
+                [value for row in self.lookups for value in row],
+            ))
         return found
 
 
@@ -77,6 +100,12 @@ class KeyRing:
             stream_id TEXT PRIMARY KEY,
             subject TEXT NOT NULL
         )""",
+        # Which subject a member number finds: HMAC of the member number -> subject.
+        """CREATE TABLE IF NOT EXISTS member_subjects (
+            lookup TEXT PRIMARY KEY,
+            subject TEXT NOT NULL
+        )""",
+        "CREATE INDEX IF NOT EXISTS member_subjects_subject ON member_subjects (subject)",
     )
 
     def __init__(self, database: Database, secret_key: str):
@@ -84,6 +113,9 @@ class KeyRing:
         self._kek = AESGCM(HKDF(
             algorithm=hashes.SHA256(), length=32, salt=None, info=b"account-lifecycle data keys",
         ).derive(secret_key.encode()))
+        self._lookup_key = HKDF(
+            algorithm=hashes.SHA256(), length=32, salt=None, info=b"account-lifecycle members",
+        ).derive(secret_key.encode())
         self._open: dict[str, tuple[bytes, float, str]] = {}
         self._subjects: dict[str, str] = {}
         self._lock = threading.Lock()
@@ -153,10 +185,24 @@ class KeyRing:
         if self._subjects.get(str(stream_id)) is None:
             new_keys.links.setdefault(str(stream_id), str(subject))
 
+    def lookup(self, member_number: str) -> str:
+        """The member number as `member_subjects` keys it."""
+        return _b64(hmac.digest(self._lookup_key, member_number.encode(), "sha256"))
+
+    def find(self, member_number: str) -> UUID | None:
+        """The subject the member number finds now (read every time: a closure in another
+        process retires it)."""
+        rows = self.database.run(
+            "SELECT subject FROM member_subjects WHERE lookup = %s", (self.lookup(member_number),)
+        )
+        return UUID(rows[0]["subject"]) if rows else None
+
     def destroy(self, subject: UUID) -> None:
-        """Crypto-shredding: what was sealed with the subject's key can never be opened again."""
+        """Crypto-shredding: what was sealed with the subject's key can never be opened again,
+        and no member number finds the subject."""
         with self.database.transaction() as cursor:
             cursor.execute("DELETE FROM personal_keys WHERE subject = %s", (str(subject),))
+            cursor.execute("DELETE FROM member_subjects WHERE subject = %s", (str(subject),))
         with self._lock:
             for key_id in [k for k, v in self._open.items() if v[2] == str(subject)]:
                 del self._open[key_id]

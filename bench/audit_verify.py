@@ -25,7 +25,6 @@ from adapters.audit_verify import verify_chain, verify_read_models, verify_snaps
 from bench.common import arguments, bench_settings, store_name
 from bootstrap import bootstrap
 from domain.account import Account
-from domain.personal_data import member_key
 from projections.runner import catch_up
 
 ACCOUNTS, EVENTS_EACH = 2_000, 50
@@ -53,7 +52,7 @@ def populate(services) -> None:
     for n in range(ACCOUNTS):
         number = f"B{n:07d}"
         account = Account(
-            identifier=str(20_000_000 + n), member_number=number, member_key=member_key(number),
+            identifier=str(20_000_000 + n), member_number=number, member_key=uuid.uuid4(),
             email=f"b{n}@example.org", sections=["health"], registration_id=uuid.uuid4(),
             secret_question="Ville natale ?",
             secret_answer_hash=None, actor="system:bench",

@@ -21,7 +21,7 @@ BIG = "bench_accounts_1m"  # kept between runs: generating it is the slow part o
 # bulk.FORMAT instead (hashing domain/ would make every change regenerate a million accounts).
 GENERATED_FROM = ("bench/bulk.py", "adapters/event_store.py", "adapters/keyring.py")
 GENERATED_TABLES = ("accountlifecycle_events", "personal_keys", "stream_subjects",
-                    "directory_members")
+                    "member_subjects", "directory_members")
 
 
 def big_database(tmp: str, quick: bool) -> tuple[str, int, str]:

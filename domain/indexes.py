@@ -1,7 +1,10 @@
 """Index aggregates: natural-key uniqueness enforced by the event store itself.
 
-Each has a deterministic uuid5 id, so two racing writers that both try to create one make the
-store raise IntegrityError for the loser; the same holds for a stale version of an existing one.
+Each but MemberIndex has a deterministic uuid5 id, so two racing writers that both try to create
+one make the store raise IntegrityError for the loser; the same holds for a stale version of an
+existing one. The member number is personal data that erasure must unlink, so MemberIndex's id
+is random: the key ring's keyed lookup of it, written in the same save, is what collides
+(domain/personal_data.py).
 Their events name who caused them, like every other event (`system:<part>`, `support:<name>`).
 """
 
@@ -17,11 +20,8 @@ IDEMPOTENCY_TTL = timedelta(hours=24)
 
 
 class MemberIndex(Aggregate):
-    """One per member number: the member's open account and their registration under review."""
-
-    @staticmethod
-    def create_id(member_number: str) -> UUID:
-        return uuid5(NAMESPACE, f"member:{member_number}")
+    """One per member number until their account closes: the member's open account and their
+    registration under review. Its id is the member's data subject (domain/personal_data.py)."""
 
     @event("MemberIndexed")
     def __init__(self, member_number: str, actor: str, timestamp: datetime):

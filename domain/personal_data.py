@@ -2,25 +2,28 @@
 
 Closure erases a member by destroying the key their personal fields were sealed with
 (crypto-shredding): the events stay, with their types, instants and actors, and the sealed
-fields read as ERASED. The data subject is the member, named by `member_key`, a pseudonymous
-UUID derived from the member number, so that read models and the key table can group a
-member's streams without holding the member number itself.
+fields read as ERASED. The data subject is the member, named by `member_key`: the random id of
+their MemberIndex, so that read models and the key table can group a member's streams without
+holding the member number, or anything derived from it alone.
+
+A member number finds its subject through the key ring (adapters/keyring.py): it keeps a keyed
+digest of the member number for the subject a MemberIndex creation names, written in that save.
+The closure that unlinks the account removes it in its own save and erasure removes anything
+left, so a member who registers again after closure gets a new subject, and an account that
+shares nothing with the closed one.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-from uuid import UUID
-
-from domain.indexes import MemberIndex
 
 ERASED = "[effacé]"
 
-
-def member_key(member_number: str) -> UUID:
-    """The member's pseudonymous key: the id of their MemberIndex stream."""
-    return MemberIndex.create_id(member_number)
+# The event whose save makes a member number find its subject (the event's stream), by the
+# field holding the member number; the event whose save ends that (module docstring).
+SUBJECT_INDEXED_BY = ("MemberIndex.MemberIndexed", "member_number")
+SUBJECT_RETIRED_BY = "MemberIndex.AccountUnlinked"
 
 
 @dataclass(frozen=True)

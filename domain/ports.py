@@ -40,10 +40,17 @@ class MemberSessions(Protocol):
         ...
 
 
-class KeyShredder(Protocol):
-    """The per-member keys that seal personal fields (crypto-shredding)."""
+class DataSubjects(Protocol):
+    """The members as data subjects: the keys that seal their personal fields
+    (crypto-shredding), and how a member number finds its subject (domain/personal_data.py)."""
 
-    def destroy(self, subject: UUID) -> None: ...
+    def find(self, member_number: str) -> UUID | None:
+        """The member's current subject: their MemberIndex's id, None when they have none."""
+        ...
+
+    def destroy(self, subject: UUID) -> None:
+        """Erasure: what was sealed for the subject is unreadable, and nothing finds it."""
+        ...
 
 
 class MemberEvents(Protocol):
@@ -60,5 +67,5 @@ class Ports:
     hasher: PasswordHasher
     strength: GuessabilityCheck
     sessions: MemberSessions
-    keys: KeyShredder
+    subjects: DataSubjects
     clock: Clock = utc_now

@@ -18,7 +18,7 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import psycopg
 from psycopg import sql
@@ -476,14 +476,15 @@ def directory_csv(members: list[tuple[str, str, str, date]]) -> str:
 # Aggregates, built directly (unit tests). The domain is imported when they are built.
 
 T0 = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
+# Member M1's data subject in the aggregates built here (random in the service).
+MEMBER_KEY = UUID("0b3c2f5e-3d1a-4c6e-9f7a-2b8d4e6f1a3c")
 
 
 def enrollment() -> Enrollment:
     from domain.enrollment import Enrollment
-    from domain.personal_data import member_key
 
     return Enrollment(
-        member_number="M1", member_key=member_key("M1"), last_name="Dupont", first_name="Marie",
+        member_number="M1", member_key=MEMBER_KEY, last_name="Dupont", first_name="Marie",
         birth_date=date(1980, 1, 2),
         email="marie@example.org", secret_question=None, secret_answer_hash=None,
         actor="system:registration", timestamp=T0,
@@ -492,10 +493,9 @@ def enrollment() -> Enrollment:
 
 def account() -> Account:
     from domain.account import Account
-    from domain.personal_data import member_key
 
     return Account(
-        identifier="12345678", member_number="M1", member_key=member_key("M1"),
+        identifier="12345678", member_number="M1", member_key=MEMBER_KEY,
         email="marie@example.org",
         sections=["health"], registration_id=uuid4(), secret_question=None,
         secret_answer_hash=None, actor="system:registration", timestamp=T0,

@@ -22,7 +22,6 @@ from adapters.http.schemas import (
     not_blank,
 )
 from adapters.http.services import services
-from domain.personal_data import member_key
 
 blp = Blueprint("member", __name__, url_prefix="/api/v1", description="Connexion et mon compte")
 
@@ -261,7 +260,7 @@ class MyReimbursements(MethodView):
             raise ApiError("section_unavailable")
         since = twelve_months_before(s.clock()).astimezone(UTC)
         contracts: dict[str, list[dict[str, Any]]] = {}
-        for row in s.portal.reimbursements(member_key(view.member_number), since):
+        for row in s.portal.reimbursements(view.member_key, since):
             contracts.setdefault(row["contract_id"], []).append({
                 "reimbursement_id": row["reimbursement_id"],
                 "beneficiary": {"first_name": row["first_name"], "last_name": row["last_name"]},

@@ -9,7 +9,7 @@ from eventsourcing.persistence import IntegrityError
 from domain.directory import HealthRole
 from domain.errors import ConcurrencyError, FieldError, IdempotencyKeyReusedError
 from domain.lifecycle import AccountLifecycle, retried
-from domain.personal_data import ERASED, member_key
+from domain.personal_data import ERASED
 from domain.ports import Ports
 from domain.reimbursement import Reimbursement
 from domain.use_cases.views import ReimbursementAlert, ReimbursementFeedItem
@@ -19,6 +19,7 @@ class Claims:
     def __init__(self, store: AccountLifecycle, ports: Ports):
         self.store = store
         self.directory = ports.directory
+        self.subjects = ports.subjects
         self.clock = ports.clock
 
     def record_reimbursement(self, item: ReimbursementFeedItem, actor: str) -> bool:
@@ -39,8 +40,9 @@ class Claims:
             "label": item.label, "care_date": item.care_date, "paid_at": item.paid_at,
             "amount": item.amount,
         }
-        # Two tries, not `retried`'s eight: the only race is the same item arriving twice at
-        # once, and the second try finds what the other recorded.
+        # Two tries, not `retried`'s eight: the only races are the same item arriving twice at
+        # once, or two items indexing their new principal at once, and the second try finds
+        # what the other recorded.
         for _ in range(2):
             existing = self.store.get_or_none(Reimbursement.create_id(item.reimbursement_id))
             if existing is not None:
@@ -48,12 +50,18 @@ class Claims:
                 if existing.member_number != ERASED and not existing.same_as(**facts):
                     raise IdempotencyKeyReusedError(item.reimbursement_id)
                 return False
+            at = self.clock()
+            # Filed under the principal's index, made now if they have none, so that it is
+            # theirs to see once they register and erased with them.
+            index = self.store.member_index(
+                self.subjects.find(principal), principal, "system:claims", at
+            )
             reimbursement = Reimbursement(
                 reimbursement_id=item.reimbursement_id, principal_member_number=principal,
-                member_key=member_key(principal), actor=actor, timestamp=self.clock(), **facts,
+                member_key=index.id, actor=actor, timestamp=at, **facts,
             )
             try:
-                self.store.save(reimbursement)
+                self.store.save(reimbursement, index)
                 return True
             except IntegrityError:
                 continue

@@ -17,7 +17,7 @@ class Closure:
         self.store = store
         self.directory = ports.directory
         self.sessions = ports.sessions
-        self.keys = ports.keys
+        self.subjects = ports.subjects
         self.clock = ports.clock
         self.sign_in = sign_in
 
@@ -61,6 +61,8 @@ class Closure:
         account = self.store.account(request.account_id)
         account.close(agent, at)
         index = self.store.repository.get(account.member_key)
+        # From this save on, the member number no longer finds this index (its lookup goes
+        # with it): a new registration starts a new one, sharing nothing with this account.
         index.unlink_account(account_id=account.id, actor=f"support:{agent}", timestamp=at)
         self.store.save(request, account, index)
         return request
@@ -73,7 +75,7 @@ class Closure:
             return False
         if account.is_open:
             raise InvalidTransitionError("an open account keeps its personal data")
-        self.keys.destroy(account.member_key)
+        self.subjects.destroy(account.member_key)
         self._record_erasure(account_id)
         return True
 

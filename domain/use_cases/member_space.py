@@ -33,6 +33,7 @@ class MemberSpace:
             beneficiaries=beneficiaries,
             alerts_reimbursements=account.alerts_reimbursements,
             secret_question=account.secret_question,
+            member_key=account.member_key,
         )
 
     @retried

@@ -12,9 +12,8 @@ from domain.credentials import generate_identifier, names_match, normalise_secre
 from domain.directory import DirectoryEntry
 from domain.enrollment import Enrollment
 from domain.errors import IdempotencyKeyReusedError
-from domain.indexes import IdempotencyRecord, IdentifierIndex, MemberIndex
+from domain.indexes import IdempotencyRecord, IdentifierIndex
 from domain.lifecycle import AccountLifecycle, retried
-from domain.personal_data import member_key
 from domain.ports import Ports
 from domain.states import EnrollmentStatus
 from domain.use_cases.views import RegistrationRequest, RegistrationView
@@ -27,6 +26,7 @@ class Registration:
         self.store = store
         self.directory = ports.directory
         self.hasher = ports.hasher
+        self.subjects = ports.subjects
         self.clock = ports.clock
 
     def register(
@@ -77,9 +77,20 @@ class Registration:
         """The enrollment to answer with and the other aggregates to save with it (nothing is
         saved here: bench/bulk.py writes a million accounts through this same decision)."""
         entry = self.directory.find(request.member_number)
+        eligible = (
+            entry is not None and entry.birth_date == request.birth_date
+            and entry.refusal_reason() is None
+        )
+        subject = self.subjects.find(request.member_number)
+        # A refusal indexes nobody: its request is the member's data subject when they have
+        # one already (erased with them), else its own.
+        index = (
+            self.store.member_index(subject, request.member_number, SYSTEM, at)
+            if eligible else None
+        )
         enrollment = Enrollment(
             member_number=request.member_number,
-            member_key=member_key(request.member_number),
+            member_key=index.id if index is not None else subject or uuid.uuid4(),
             last_name=request.last_name,
             first_name=request.first_name,
             birth_date=request.birth_date,
@@ -93,13 +104,9 @@ class Registration:
             enrollment.refuse("unknown_member", at)
             return enrollment, []
         reason = entry.refusal_reason()
-        if reason is not None:
-            enrollment.refuse(reason, at)
+        if reason is not None or index is None:
+            enrollment.refuse(reason or "unknown_member", at)
             return enrollment, []
-
-        index = self.store.index_or_none(MemberIndex.create_id(request.member_number))
-        if index is None:
-            index = MemberIndex(member_number=request.member_number, actor=SYSTEM, timestamp=at)
         declared_match = _declared_match(request, entry)
         if index.account_id is not None:
             account: Account = self.store.repository.get(index.account_id)

@@ -8,9 +8,7 @@ from uuid import UUID
 
 from domain.account import Account
 from domain.errors import AccountExistsError, AlreadyDecidedError
-from domain.indexes import MemberIndex
 from domain.lifecycle import AccountLifecycle, retried
-from domain.personal_data import member_key
 from domain.ports import Ports
 from domain.states import EnrollmentStatus
 from domain.support_request import RequestKind, SupportRequest
@@ -23,30 +21,43 @@ class SupportDesk:
     def __init__(self, store: AccountLifecycle, ports: Ports, closure: Closure):
         self.store = store
         self.directory = ports.directory
+        self.subjects = ports.subjects
         self.clock = ports.clock
         self.closure = closure
 
+    @retried  # a racing request may index the same member first
     def submit_support_request(self, form: SupportRequestForm) -> UUID:
         """A request from someone who cannot sign in; linked to an account when one matches."""
+        at = self.clock()
         account = None
         if form.identifier:
             account = self.store.account_by_identifier(form.identifier)
+            if account is not None and not account.is_open:
+                account = None  # a closed account's member is erased: nothing links to it
+        index = None
         if account is None and form.member_number:
-            index = self.store.index_or_none(MemberIndex.create_id(form.member_number))
+            subject = self.subjects.find(form.member_number)
+            # A member the directory knows gets an index, so that their erasure takes this
+            # request too; a number it does not know is not indexed (the request is its own
+            # data subject).
+            if subject is not None or self.directory.find(form.member_number) is not None:
+                index = self.store.member_index(
+                    subject, form.member_number, "system:support-request", at
+                )
             if index is not None and index.account_id is not None:
                 account = self.store.account(index.account_id)
         request = SupportRequest(
             kind=form.kind, last_name=form.last_name, first_name=form.first_name,
             message=form.message, member_number=form.member_number, birth_date=form.birth_date,
             identifier=form.identifier, email=form.email, new_email=form.new_email,
-            account_id=account.id if account is not None and account.is_open else None,
+            account_id=account.id if account is not None else None,
             member_key=(
                 account.member_key if account is not None
-                else member_key(form.member_number) if form.member_number else None
+                else index.id if index is not None else None
             ),
-            actor="system:support-request", timestamp=self.clock(),
+            actor="system:support-request", timestamp=at,
         )
-        self.store.save(request)
+        self.store.save(request, *([index] if index is not None else []))
         return request.id
 
     @retried

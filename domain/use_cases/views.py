@@ -55,6 +55,7 @@ class MemberView:
     beneficiaries: list[dict[str, str]]
     alerts_reimbursements: bool
     secret_question: str | None
+    member_key: UUID  # what the portal's read models file the member's rows under
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import json
 import pytest
 
 from domain.errors import InvalidTransitionError
-from domain.personal_data import ERASED, PERSONAL_EVENTS, member_key
+from domain.personal_data import ERASED, PERSONAL_EVENTS
 from projections.support_queue import ERASED as QUEUE_ERASED
 from tests.helpers import (
     HELENE,
@@ -294,11 +294,19 @@ def test_the_erased_members_queue_items_keep_the_matter_not_the_person(
 
 
 def test_the_erased_members_key_is_destroyed_and_the_other_members_kept(services, world):
+    cases = services.use_cases
+    closed = cases.support.account_for_support(world["a_identifier"])
+    kept = cases.support.account_for_support(world["b_identifier"])
     with services.database.transaction(commit=False) as cursor:
         cursor.execute("SELECT subject FROM personal_keys")
         subjects = {row["subject"] for row in cursor.fetchall()}
-    assert str(member_key(A["member_number"])) not in subjects
-    assert str(member_key(B["member_number"])) in subjects
+        cursor.execute("SELECT subject FROM member_subjects")
+        found = {row["subject"] for row in cursor.fetchall()}
+    assert str(closed.member_key) not in subjects | found
+    assert str(kept.member_key) in subjects & found
+    # Neither member number finds the closed account's subject any more; B's finds B's.
+    assert cases.closure.subjects.find(A["member_number"]) is None
+    assert cases.closure.subjects.find(B["member_number"]) == kept.member_key
 
 
 # 7. The erasure command itself.

@@ -56,7 +56,7 @@ def test_a_snapshot_of_a_copy_loaded_before_an_erasure_holds_nothing_of_the_memb
     email = stale.email
     assert email != ERASED
 
-    cases.closure.keys.destroy(stale.member_key)
+    cases.closure.subjects.destroy(stale.member_key)
     lifecycle.snapshots.put([Snapshot.take(stale)])
 
     [stored] = lifecycle.snapshots.recorder.select_events(stale.id, desc=True, limit=1)

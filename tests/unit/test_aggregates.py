@@ -17,9 +17,8 @@ from domain.errors import (
     InvalidTransitionError,
     SecretAnswerPathClosedError,
 )
-from domain.personal_data import member_key
 from domain.states import AccountStatus, EnrollmentStatus
-from tests.helpers import T0, account, enrollment, event_names
+from tests.helpers import MEMBER_KEY, T0, account, enrollment, event_names
 
 
 def test_a_refused_registration_records_its_reason():
@@ -111,7 +110,7 @@ def test_only_a_closed_account_is_erased_and_only_once():
     a.erase_personal_data(T0)
     [erased] = a.collect_events()
     assert type(erased).__name__ == "PersonalDataErased"
-    assert (erased.member_key, erased.actor) == (member_key("M1"), "system:erasure")
+    assert (erased.member_key, erased.actor) == (MEMBER_KEY, "system:erasure")
     assert a.personal_data_erased
 
 

@@ -11,9 +11,8 @@ import pytest
 from adapters.mail import NOTICE_EVENTS
 from domain.errors import InvalidTransitionError
 from domain.mail import MAIL_EVENTS, MailKind, MailOutcome, mail_due
-from domain.personal_data import member_key
 from domain.reimbursement import Reimbursement
-from tests.helpers import T0, account, enrollment, event_names
+from tests.helpers import MEMBER_KEY, T0, account, enrollment, event_names
 
 LATER = T0 + timedelta(minutes=1)
 # What an outcome event may hold: where it is, when, who, and how it ended; nobody's data.
@@ -26,7 +25,7 @@ OUTCOME_FIELDS = {
 def reimbursement() -> Reimbursement:
     return Reimbursement(
         reimbursement_id="R1", member_number="M1", principal_member_number="M1",
-        member_key=member_key("M1"), contract_id="SANTE-IND-001", label="Consultation",
+        member_key=MEMBER_KEY, contract_id="SANTE-IND-001", label="Consultation",
         care_date=date(2026, 11, 1), paid_at=datetime(2026, 11, 5, tzinfo=UTC), amount="25.00",
         actor="claims:flux", timestamp=T0,
     )

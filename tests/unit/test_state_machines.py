@@ -23,8 +23,8 @@ from domain.account import Account
 from domain.enrollment import Enrollment
 from domain.errors import DomainError
 from domain.mail import MailOutcome
-from domain.personal_data import member_key
 from domain.states import AccountStatus, EnrollmentStatus
+from tests.helpers import MEMBER_KEY
 
 T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 # What may still be recorded after closure: the erasure, and the outcome of a send in flight.
@@ -50,7 +50,7 @@ class AccountMachine(RuleBasedStateMachine):
         super().__init__()
         self.now = T0
         self.account = Account(
-            identifier="12345678", member_number="M1", member_key=member_key("M1"),
+            identifier="12345678", member_number="M1", member_key=MEMBER_KEY,
             email="marie@example.org", sections=["health"], registration_id=uuid4(),
             secret_question=None, secret_answer_hash=None, actor="system:registration",
             timestamp=self.now,
@@ -186,7 +186,7 @@ class EnrollmentMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.enrollment = Enrollment(
-            member_number="M1", member_key=member_key("M1"), last_name="Dupont",
+            member_number="M1", member_key=MEMBER_KEY, last_name="Dupont",
             first_name="Marie", birth_date=date(1980, 1, 2), email="marie@example.org",
             secret_question=None, secret_answer_hash=None, actor="system:registration",
             timestamp=T0,

@@ -8,8 +8,8 @@ from uuid import uuid4
 import pytest
 
 from domain.errors import AlreadyDecidedError, InvalidTransitionError
-from domain.personal_data import member_key
 from domain.support_request import RequestStatus, SupportRequest
+from tests.helpers import MEMBER_KEY
 
 T0 = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 
@@ -18,7 +18,7 @@ def request(kind: str, account=True, new_email=None) -> SupportRequest:
     return SupportRequest(
         kind=kind, last_name="Martin", first_name="Louise", message="Bonjour",
         member_number="M1", birth_date=None, identifier=None, email=None, new_email=new_email,
-        account_id=uuid4() if account else None, member_key=member_key("M1"),
+        account_id=uuid4() if account else None, member_key=MEMBER_KEY,
         actor="system:support-request", timestamp=T0,
     )
 

@@ -17,6 +17,7 @@ from adapters.password_strength import ZxcvbnCheck
 from domain.account import Account
 from domain.directory import DirectoryEntry, HealthCoverage, HealthRole, Retirement
 from domain.lifecycle import AccountLifecycle
+from domain.personal_data import SUBJECT_INDEXED_BY, SUBJECT_RETIRED_BY
 from domain.ports import Ports
 from domain.use_cases import UseCases, use_cases
 from domain.use_cases.views import RegistrationRequest
@@ -85,12 +86,28 @@ class InMemorySessions:
         self.open_sessions[digest].temporary = False
 
 
-@dataclass
-class DestroyedKeys:
-    subjects: list[UUID] = field(default_factory=list)
+class InMemorySubjects:
+    """The data subjects read from the log, as the key ring's lookup is written with it: a
+    member number finds the index made for it until the closure that unlinks it, or erasure."""
+
+    def __init__(self, store: AccountLifecycle):
+        self.store = store
+        self.destroyed: list[UUID] = []
+
+    def find(self, member_number: str) -> UUID | None:
+        found = None
+        for notification in self.store.recorder.select_notifications(start=1, limit=100_000):
+            event = self.store.mapper.to_domain_event(notification)
+            name = type(event).__qualname__
+            if name == SUBJECT_INDEXED_BY[0]:
+                if getattr(event, SUBJECT_INDEXED_BY[1]) == member_number:
+                    found = event.originator_id
+            elif name == SUBJECT_RETIRED_BY and event.originator_id == found:
+                found = None
+        return None if found in self.destroyed else found
 
     def destroy(self, subject: UUID) -> None:
-        self.subjects.append(subject)
+        self.destroyed.append(subject)
 
 
 class StreamIndex:
@@ -123,7 +140,7 @@ class World:
     store: AccountLifecycle
     clock: FakeClock
     sessions: InMemorySessions
-    keys: DestroyedKeys
+    subjects: InMemorySubjects
 
     def registered(self, request: RegistrationRequest = HELENE) -> tuple[Account, str]:
         """An accepted registration's account and the temporary password its worker drew."""
@@ -146,10 +163,10 @@ def helene() -> RegistrationRequest:
 def world() -> World:
     clock = FakeClock()
     store = AccountLifecycle()  # the library's default: in-memory persistence
-    sessions, keys = InMemorySessions(clock), DestroyedKeys()
+    sessions, subjects = InMemorySessions(clock), InMemorySubjects(store)
     ports = Ports(
         directory=DemoDirectory(), hasher=BcryptHasher(4), strength=ZxcvbnCheck(),
-        sessions=sessions, keys=keys, clock=clock,
+        sessions=sessions, subjects=subjects, clock=clock,
     )
-    yield World(use_cases(store, ports, StreamIndex(store)), store, clock, sessions, keys)
+    yield World(use_cases(store, ports, StreamIndex(store)), store, clock, sessions, subjects)
     store.close()

@@ -78,7 +78,7 @@ def test_an_accepted_closure_ends_every_session_and_erases_the_member(world):
     closed = world.store.account(account.id)
     assert not closed.is_open and closed.personal_data_erased
     assert world.sessions.open_sessions == {}
-    assert world.keys.subjects == [account.member_key]
+    assert world.subjects.destroyed == [account.member_key]
     assert world.cases.closure.erase_personal_data(account.id) is False  # done once
 
 
