@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from adapters.http import Api, audit, claims, console, member, ops, portal, supp
 from adapters.http.errors import register_error_handlers
 from adapters.http.headers import register_security_headers
 from adapters.http.limits import make_limiter
-from adapters.sessions import ROLES
+from adapters.sessions import ROLES, TOKEN_DAYS_DEFAULT, TOKEN_DAYS_MAX
 from adapters.settings import Settings, SettingsError
 from bootstrap import Services, bootstrap
 from domain.ports import Clock, utc_now
@@ -118,8 +119,10 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Flas
     app.register_blueprint(console.bp)
     # Only the console's forms are CSRF-checked (console.py), with its session cookie kept from
     # scripts and cross-site posts; the JSON API takes bearer tokens, never cookies.
+    # Secure wherever the service is reached over https: the cookie opens a console session.
     app.config.update(
-        SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax", WTF_CSRF_CHECK_DEFAULT=False
+        SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax", WTF_CSRF_CHECK_DEFAULT=False,
+        SESSION_COOKIE_SECURE=public_url(settings).startswith("https://"),
     )
     CSRFProtect(app)
     make_limiter(app, settings)
@@ -135,6 +138,12 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Flas
     if settings.mail.kind == "file":
         log.info("e-mails are written as .eml files to %s", settings.mail.directory.resolve())
     return app
+
+
+def public_url(settings: Settings) -> str:
+    """Where members and staff reach the service: ACCOUNTS_PORTAL_URL (CONTRACT.md), which
+    also makes the links in e-mails."""
+    return settings.portal_url
 
 
 def _services() -> Services:
@@ -171,18 +180,55 @@ def staff_cli() -> None:
     pass
 
 
-@staff_cli.command("create", help="Create a token for NAME; standard output is the token alone.")
+@staff_cli.command("create", help="Create a token for NAME; the last line of output is the token.")
 @click.argument("name")
 @click.option("--role", type=click.Choice(ROLES), required=True)
-def staff_create(name: str, role: str) -> None:
+@click.option(
+    "--expires-in", "days", type=click.IntRange(1, TOKEN_DAYS_MAX), default=TOKEN_DAYS_DEFAULT,
+    show_default=True, metavar="DAYS", help=f"Days until it expires, at most {TOKEN_DAYS_MAX}.",
+)
+def staff_create(name: str, role: str, days: int) -> None:
     try:
-        token = _services().staff_tokens.create(name, role)
+        token = _services().staff_tokens.create(name, role, days)
     except ValueError as error:
         click.echo(str(error), err=True)
         sys.exit(2)
     # Standard output is the answer alone, for `| tail -1` or `$(…)`; the rest is for people.
-    click.echo(f"Jeton créé pour {name} (rôle {role}). Il ne sera plus affiché :", err=True)
+    click.echo(
+        f"Jeton créé pour {name} (rôle {role}, valable {days} jour(s)). Il ne sera plus affiché :",
+        err=True,
+    )
     click.echo(token)
+
+
+@staff_cli.command("list", help="One line per token: name, role, dates, revoked or not.")
+def staff_list() -> None:
+    now = _services().clock()
+    for token in _services().staff_tokens.list_tokens():
+        state = (
+            "revoked" if token.revoked_at is not None
+            else "expired" if token.expires_at <= now
+            else "active"
+        )
+        last_used = _utc(token.last_used_at) if token.last_used_at is not None else "never"
+        click.echo("\t".join([
+            token.name, token.role, f"created {_utc(token.created_at)}",
+            f"expires {_utc(token.expires_at)}", f"last used {last_used}", state,
+        ]))
+
+
+@staff_cli.command("revoke", help="Every token of NAME stops working at once, in every process.")
+@click.argument("name")
+def staff_revoke(name: str) -> None:
+    count = _services().staff_tokens.revoke(name)
+    if count == 0:
+        click.echo(f"aucun jeton au nom de {name}", err=True)
+        sys.exit(1)
+    click.echo(f"{count} jeton(s) de {name} révoqué(s)")
+
+
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @click.group("audit", cls=AppGroup, help="Checks for auditors.")

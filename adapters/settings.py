@@ -56,6 +56,9 @@ class Settings:
     secret_key: str
     rate_limits: dict[str, str] | None  # None: off
     database_url: str
+    # Where members and staff reach the service: the links in e-mails, and Secure cookies
+    # when it is https.
+    portal_url: str = "http://localhost:5000"
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, var_dir: Path = Path("var")) -> Settings:
@@ -72,6 +75,7 @@ class Settings:
             secret_key=secret_key(env.get("ACCOUNTS_SECRET_KEY"), var_dir),
             rate_limits=parse_rate_limits(env.get("ACCOUNTS_RATE_LIMITS") or DEFAULT_RATE_LIMITS),
             database_url=database_url,
+            portal_url=parse_portal_url(env.get("ACCOUNTS_PORTAL_URL") or "http://localhost:5000"),
         )
 
 
@@ -113,6 +117,13 @@ def parse_database_url(url: str) -> Database:
             dbname=dbname,
         )
     raise SettingsError(name, f"unknown scheme {parts.scheme!r} (use sqlite:// or postgresql://)")
+
+
+def parse_portal_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise SettingsError("ACCOUNTS_PORTAL_URL", "expected http(s)://host[:port][/path]")
+    return url.rstrip("/")
 
 
 def parse_redis_url(url: str | None) -> str | None:

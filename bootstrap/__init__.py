@@ -96,7 +96,7 @@ def bootstrap(settings: Settings, clock: Clock = utc_now) -> Services:
         factory = InfrastructureFactory.construct(Environment(AccountLifecycle.name, env))
         database = Database(factory.datastore)  # type: ignore[attr-defined]
         directory = SqlMemberDirectory(database)
-        staff_tokens = StaffTokens(database)
+        staff_tokens = StaffTokens(database, clock)
         keys = KeyRing(database, settings.secret_key)
         directory.create_tables()
         staff_tokens.create_tables()
@@ -115,7 +115,7 @@ def bootstrap(settings: Settings, clock: Clock = utc_now) -> Services:
         hasher=BcryptHasher(settings.bcrypt_rounds),
         strength=ZxcvbnCheck(),
         sessions=sessions,
-        keys=keys,
+        subjects=keys,
         clock=clock,
     )
     cases = use_cases(lifecycle, ports, audit_view)

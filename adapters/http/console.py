@@ -20,7 +20,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from flask_wtf.csrf import CSRFError
@@ -28,7 +27,13 @@ from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
 from adapters.http.console_pages import error_page, item_or_error, item_page, labels
-from adapters.http.console_session import session_staff, signed_in, start_session, support_staff
+from adapters.http.console_session import (
+    end_session,
+    session_staff,
+    signed_in,
+    start_session,
+    support_staff,
+)
 from adapters.http.errors import (
     BY_HTTP_STATUS,
     DOMAIN_ERRORS,
@@ -103,7 +108,7 @@ def sign_in() -> Any:
 
 @bp.post("/signout")
 def sign_out() -> Any:
-    session.clear()
+    end_session()
     flash("Vous êtes déconnecté(e).", "info")
     return redirect(url_for("console.sign_in"))
 
@@ -178,7 +183,7 @@ def _form_problem(decision: str, note: str) -> str | None:
     try:
         no_control_characters(note)
     except ValidationError:
-        return "La note contient des caractères de contrôle."
+        return "La note contient des caractères de contrôle ou de mise en forme."
     return None
 
 

@@ -1,8 +1,11 @@
-"""The support console's sign-in: the agent's staff token kept in the Flask session, and the
-`signed_in` decorator that lets only a live support token through.
+"""The support console's sign-in: a server-side console session (StaffTokens.open_console)
+whose random id is kept sealed in the Flask session, and the `signed_in` decorator that lets
+only a live session of a live support token through.
 
-The session cookie is only signed, and no response may show a token (CONTRACT.md): the token is
-stored encrypted, with a key derived from the app's secret.
+The session ends on the server: at sign-out its row is deleted, so a copy of the cookie opens
+nothing; and it is looked up with its token on every page, so revoking or outliving the token
+ends it at once, in every process. The cookie is only signed, and no response may show a
+credential (CONTRACT.md): the id is stored encrypted, with a key derived from the app's secret.
 """
 
 from __future__ import annotations
@@ -18,11 +21,10 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app, flash, g, redirect, session, url_for
 
 from adapters.http.services import services
+from adapters.sessions import CONSOLE_LIFETIME
 
 TOKEN_MAX = 200
-# How long a console sign-in lasts, whatever the browser does with its session cookie.
-SIGN_IN_LIFETIME_SECONDS = 12 * 3600
-SESSION_KEY = "console_staff"
+SESSION_KEY = "console_session"
 
 
 def _fernet() -> Fernet:
@@ -32,12 +34,12 @@ def _fernet() -> Fernet:
     return Fernet(base64.urlsafe_b64encode(key))
 
 
-def _stored_token() -> str | None:
+def _session_id() -> str | None:
     sealed = session.get(SESSION_KEY)
     if not isinstance(sealed, str):
         return None
     try:
-        return _fernet().decrypt(sealed, ttl=SIGN_IN_LIFETIME_SECONDS).decode()
+        return _fernet().decrypt(sealed, ttl=int(CONSOLE_LIFETIME.total_seconds())).decode()
     except InvalidToken:
         return None
 
@@ -52,13 +54,26 @@ def support_staff(token: str | None) -> Any:
 
 def session_staff() -> Any:
     """The support staff member signed in with this session, else None."""
-    return support_staff(_stored_token())
+    session_id = _session_id()
+    if session_id is None:
+        return None
+    staff = services().staff_tokens.console_staff(session_id)
+    return staff if staff is not None and staff.role == "support" else None
 
 
 def start_session(token: str) -> None:
     """Signs the agent in with this (already checked) token."""
     session.clear()  # a fresh session (and CSRF token) for the agent
-    session[SESSION_KEY] = _fernet().encrypt(token.encode()).decode()
+    session_id = services().staff_tokens.open_console(token)
+    session[SESSION_KEY] = _fernet().encrypt(session_id.encode()).decode()
+
+
+def end_session() -> None:
+    """Signs the agent out, on the server first: the cookie may have been copied."""
+    session_id = _session_id()
+    if session_id is not None:
+        services().staff_tokens.close_console(session_id)
+    session.clear()
 
 
 def signed_in(view: Callable[..., Any]) -> Callable[..., Any]:

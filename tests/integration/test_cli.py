@@ -1,10 +1,12 @@
-"""The operator's command line: `directory import` and `staff create` (SQLite and PostgreSQL)."""
+"""The operator's command line: `directory import` and `staff create` (SQLite and PostgreSQL);
+`staff list` and `staff revoke` are in test_staff_tokens.py."""
 
 from __future__ import annotations
 
 import os
 import re
 import subprocess
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -18,6 +20,7 @@ REPO = DEMO_CSV.parent.parent
 HEADER = ",".join(COLUMNS)
 GOOD = "M2000001,Durand,Paul,1980-01-01,SANTE-IND-900,individual,principal,,,contributor"
 TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")  # secrets.token_urlsafe(32)
+ALICE = ["staff", "create", "alice", "--role", "support"]
 
 
 @pytest.fixture
@@ -163,6 +166,36 @@ def test_staff_create_with_a_bad_argument_exits_non_zero_and_creates_nothing(
     with services.database.transaction(commit=False) as cursor:
         cursor.execute("SELECT COUNT(*) AS n FROM staff_tokens")
         assert cursor.fetchone()["n"] == 0
+
+
+@pytest.mark.parametrize("days", ["0", "-1", "366", "-365"])
+def test_staff_create_with_an_expiry_out_of_one_to_365_days_is_a_usage_error(
+    runner, services, days
+):
+    result = runner.invoke(args=[*ALICE, f"--expires-in={days}"])
+
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert f"{days} is not in the range 1<=x<=365" in result.stderr
+    assert services.staff_tokens.list_tokens() == []
+
+
+@pytest.mark.parametrize("days", [1, 365])
+def test_staff_create_takes_an_expiry_from_one_to_365_days(runner, services, clock, days):
+    result = runner.invoke(args=[*ALICE, "--expires-in", str(days)])
+
+    assert result.exit_code == 0, result.output
+    assert TOKEN.fullmatch(last_line(result.stdout))
+    [token] = services.staff_tokens.list_tokens()
+    assert token.expires_at == clock.now + timedelta(days=days)
+
+
+def test_staff_create_without_an_expiry_gives_ninety_days(runner, services, clock):
+    assert runner.invoke(args=ALICE).exit_code == 0
+
+    [token] = services.staff_tokens.list_tokens()
+    assert token.expires_at - token.created_at == timedelta(days=90)
+    assert token.created_at == clock.now
 
 
 # --- a real process -------------------------------------------------------------------------

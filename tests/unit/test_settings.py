@@ -286,3 +286,13 @@ def test_a_bad_value_stops_start_up_with_one_line_naming_the_variable_and_no_tra
     assert lines
     assert "ACCOUNTS_DATABASE_URL" in lines[-1]
     assert "Traceback" not in result.stderr
+
+
+def test_the_portal_url_is_http_or_https_with_a_host(tmp_path):
+    assert load(tmp_path, ACCOUNTS_PORTAL_URL="https://espace.example.fr/").portal_url == (
+        "https://espace.example.fr"
+    )
+    assert load(tmp_path).portal_url == "http://localhost:5000"
+    for bad in ("ftp://espace.example.fr", "espace.example.fr", "https://"):
+        with pytest.raises(SettingsError, match="ACCOUNTS_PORTAL_URL"):
+            load(tmp_path, ACCOUNTS_PORTAL_URL=bad)
