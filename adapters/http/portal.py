@@ -132,7 +132,7 @@ class SupportRequestFormSchema(BaseSchema):
     )
     last_name = name_field()
     first_name = name_field()
-    message = Str(required=True, validate=[length(1, 2000), not_blank])
+    message = Str(required=True, validate=[length(1, 2000), no_control_characters, not_blank])
     member_number = Str(validate=MEMBER_NUMBER)
     birth_date = Day(validate=past_date)
     identifier = Str(validate=validate.Regexp(r"\A[0-9]{8}\Z", error="8 chiffres attendus."))

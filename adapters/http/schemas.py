@@ -6,7 +6,18 @@ import unicodedata
 from datetime import date
 from typing import Any
 
+from email_validator import EmailNotValidError, validate_email
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
+
+# Cc: C0 and C1 controls. Cf: format characters, among them the bidirectional overrides and
+# isolates (U+202A-U+202E, U+2066-U+2069) that make a name or a message read, in the console or
+# in an e-mail, otherwise than it is stored, and the invisible ones (U+200B, U+00AD, U+FEFF).
+# Zl, Zp: the line and paragraph separators.
+FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
+# ZWNJ and ZWJ are Cf, but some scripts need one inside a word: ZWNJ in Persian names
+# (Alizadeh is علی, ZWNJ, زاده), ZWJ after a virama in Devanagari or Sinhala conjuncts.
+JOINERS = frozenset({"\u200c", "\u200d"})
+CONTROL_CHARACTERS = "Caractères de contrôle ou de mise en forme interdits."
 
 
 class BaseSchema(Schema):
@@ -37,12 +48,48 @@ class Str(fields.String):
         return text
 
 
-class Email(fields.Email):
+class Email(Str):
+    """A deliverable `local@domain`, stored as our mailer will send it.
+
+    email_validator decides, not a regex of ours: no quoted local part, no IP literal, no
+    special-use or single-label domain (`localhost`), no display name. The domain is
+    case-insensitive and travels in IDNA form, so it is kept so (`café.fr` → `xn--caf-dma.fr`);
+    the local part belongs to the receiving mailbox (RFC 5321 lets it be case-sensitive), so it
+    is kept as typed.
+    """
+
     default_error_messages = {  # noqa: RUF012
-        "required": "Champ obligatoire.",
-        "null": "Champ obligatoire.",
-        "invalid": "Adresse e-mail invalide.",
+        "invalid": "Adresse e-mail invalide : une adresse de la forme prenom.nom@exemple.fr "
+        "est attendue.",
+        "control": CONTROL_CHARACTERS,
+        # A non-ASCII mailbox needs SMTPUTF8 of every relay on its way, and adapters/mail.py
+        # (the email package's default policy) would write its To header RFC 2047-encoded,
+        # which no server reads as an address: the member would never get the codes.
+        "smtputf8": "Adresse e-mail non acceptée : avant le @, les lettres accentuées et les "
+        "caractères non latins ne peuvent pas être acheminés par notre messagerie.",
     }
+
+    def __init__(self, **kwargs: Any) -> None:
+        # The OpenAPI document still says `format: email`, as it did for fields.Email.
+        super().__init__(metadata={"format": "email", **kwargs.pop("metadata", {})}, **kwargs)
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        # No joiner is needed in an address: every control or format character is refused.
+        if any(unicodedata.category(c) in FORBIDDEN_CATEGORIES for c in text):
+            raise self.make_error("control")
+        local, _, _ = text.rpartition("@")
+        if not local.isascii():
+            raise self.make_error("smtputf8")
+        try:
+            address = validate_email(
+                text, check_deliverability=False, allow_smtputf8=False,
+                allow_quoted_local=False, allow_domain_literal=False, allow_display_name=False,
+                globally_deliverable=True,
+            )
+        except EmailNotValidError:
+            raise self.make_error("invalid") from None
+        return f"{local}@{address.ascii_domain}"
 
 
 class Day(fields.Date):
@@ -77,9 +124,25 @@ def length(low: int, high: int) -> validate.Length:
 
 
 def no_control_characters(value: str) -> None:
-    # C0 and C1 controls, and the Unicode line and paragraph separators.
-    if any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in value):
-        raise ValidationError("Caractères de contrôle interdits.")
+    if has_control_characters(value):
+        raise ValidationError(CONTROL_CHARACTERS)
+
+
+def has_control_characters(text: str) -> bool:
+    """A control or format character outside the one place a script needs it."""
+    return any(
+        unicodedata.category(c) in FORBIDDEN_CATEGORIES
+        and not (c in JOINERS and _inside_a_word(text, i))
+        for i, c in enumerate(text)
+    )
+
+
+def _inside_a_word(text: str, i: int) -> bool:
+    # Letters or combining marks on both sides: a virama (Mn) comes before the ZWJ of a
+    # Devanagari conjunct. A joiner next to another, a space or an end joins nothing.
+    return 0 < i < len(text) - 1 and all(
+        unicodedata.category(text[j])[0] in "LM" for j in (i - 1, i + 1)
+    )
 
 
 def not_blank(value: str) -> None:
