@@ -113,11 +113,19 @@ def call(port: int, command: Command) -> Answer:
 
 def fire(port: int, commands: list[Command]) -> list[Answer]:
     """Every command from a thread of its own, all released at the same instant."""
+    return fire_staggered(port, commands, [0.0] * len(commands))
+
+
+def fire_staggered(port: int, commands: list[Command], delays: list[float]) -> list[Answer]:
+    """Like fire(), but command i leaves `delays[i]` seconds after the common release: to
+    spread a burst across the window of a slower command (a bcrypt check, a worker's save)."""
+    assert len(delays) == len(commands)
     barrier = threading.Barrier(len(commands))
     answers: list[Answer | None] = [None] * len(commands)
 
     def run(index: int) -> None:
         barrier.wait(timeout=DEADLINE)
+        time.sleep(delays[index])
         answers[index] = call(port, commands[index])
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(len(commands))]
@@ -129,3 +137,87 @@ def fire(port: int, commands: list[Command]) -> list[Answer]:
     return answers  # type: ignore[return-value]
 
 
+# What a race left behind: the account's events, and the e-mails its workers wrote.
+
+
+def stream_events(services, identifier: str, after: int = 0) -> list[tuple[int, str, Any]]:
+    """(log position, type, event) of the account's stream recorded after position `after`,
+    in log order (every process's writes, read back from the shared database)."""
+    from uuid import UUID
+
+    account_id = services.use_cases.support.account_for_support(identifier).id
+    lifecycle = services.lifecycle
+    return [
+        (n.id, n.topic.rpartition(".")[2], lifecycle.mapper.to_domain_event(n))
+        for n in lifecycle.recorder.select_notifications(start=after + 1, limit=100_000)
+        if UUID(str(n.originator_id)) == account_id
+    ]
+
+
+def mail_settled(services, account_id, timeout: float = DEADLINE) -> None:
+    """Wait until the service's workers have done the account's mail: no credentials request
+    or e-mail change waits for its worker, every password or code drawn went out, and every
+    notice is recorded. Then the mail directory holds all the race's e-mails."""
+    from domain.mail import mail_due
+    from domain.use_cases.mail_delivery import is_owed_an_email
+
+    lifecycle = services.lifecycle
+
+    def done() -> bool:
+        account = lifecycle.account(account_id)
+        requests = account.credentials_requests
+        pending_change = account.email_change
+        notices = [
+            e.originator_version for e in lifecycle.events.get(account_id)
+            if mail_due(e) is not None
+        ]
+        return (
+            not any(is_owed_an_email(account, r.request_id) for r in requests)
+            and all(r.sent for r in requests if r.issued)
+            and (pending_change is None or pending_change.token_digest is not None)
+            and set(notices) <= set(account.notified_versions)
+        )
+
+    deadline = time.monotonic() + timeout
+    while not done():
+        if time.monotonic() > deadline:
+            pytest.fail(f"the account's mail still not done after {timeout:.0f} s")
+        time.sleep(0.1)
+
+
+def mail_files(directory: Path) -> list[tuple[str, str]]:
+    """(recipient, body) of every .eml file in the mail directory, oldest first."""
+    from email import message_from_bytes, policy
+
+    found = []
+    for path in sorted(directory.glob("*.eml")):
+        message = message_from_bytes(path.read_bytes(), policy=policy.default)
+        found.append((str(message["To"]), message.get_body().get_content()))
+    return found
+
+
+@contextmanager
+def hammered(port: int, command: Command, threads: int) -> Iterator[list[Answer]]:
+    """`threads` clients sending `command` again and again, each as soon as its previous answer
+    came, for as long as the block lasts (then the requests in flight finish). Yields the list
+    their answers go to, in the order they came."""
+    stop = threading.Event()
+    answers: list[Answer] = []
+    lock = threading.Lock()
+
+    def run() -> None:
+        while not stop.is_set():
+            answer = call(port, command)
+            with lock:
+                answers.append(answer)
+
+    clients = [threading.Thread(target=run) for _ in range(threads)]
+    for client in clients:
+        client.start()
+    try:
+        yield answers
+    finally:
+        stop.set()
+        for client in clients:
+            client.join(timeout=2 * DEADLINE)
+    assert not any(c.is_alive() for c in clients), "a client thread never finished"

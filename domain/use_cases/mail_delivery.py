@@ -7,21 +7,20 @@ from __future__ import annotations
 from datetime import timedelta
 from uuid import UUID
 
-from domain.account import Account
+from domain.account import CAPPED_REASONS, Account
 from domain.credentials import (
     generate_temporary_password,
     generate_verification_code,
     token_digest,
 )
 from domain.indexes import EmailVerificationIndex
-from domain.lifecycle import AccountLifecycle, retried
+from domain.lifecycle import AccountLifecycle, patient, retried
 from domain.mail import MailOutcome
 from domain.personal_data import ERASED
 from domain.ports import Ports
 from domain.use_cases.views import IssuedCredentials, IssuedVerification, Notice
 
 TEMPORARY_PASSWORD_LIFETIME = timedelta(hours=24)
-
 
 class MailDelivery:
     def __init__(self, store: AccountLifecycle, ports: Ports):
@@ -31,26 +30,39 @@ class MailDelivery:
 
     # Credentials.
 
-    @retried
     def issue_temporary_password(
         self, account_id: UUID, request_id: str
     ) -> IssuedCredentials | None:
-        """A fresh temporary password for a pending request, or None when nothing is to be sent."""
+        """A fresh temporary password for a request still owed its e-mail, or None when nothing
+        is to be sent. It is hashed once, before the retried save: with bcrypt (a quarter of a
+        second at cost 12) between the load and the save, a member's sign-ins, each a save of
+        the same account, won every race, and the new password, which cancels the older one,
+        was not recorded for as long as they went on."""
+        if not is_owed_an_email(self.store.account(account_id), request_id):
+            return None  # sent already, superseded, or closed: no bcrypt for a message run twice
+        password = generate_temporary_password()
+        password_hash = self.hasher.hash(password)
+        return self._record_temporary_password(account_id, request_id, password, password_hash)
+
+    @patient
+    @retried
+    def _record_temporary_password(
+        self, account_id: UUID, request_id: str, password: str, password_hash: str
+    ) -> IssuedCredentials | None:
+        """Decided again on the state this attempt saves: a lost race runs it again."""
         account: Account = self.store.repository.get(account_id)
-        if not account.is_credentials_request_pending(request_id):
+        if not is_owed_an_email(account, request_id):
             return None
         at = self.clock()
-        password = generate_temporary_password()
         account.issue_temporary_password(
-            request_id,
-            password_hash=self.hasher.hash(password),
-            expires_at=at + TEMPORARY_PASSWORD_LIFETIME,
-            at=at,
+            request_id, password_hash=password_hash,
+            expires_at=at + TEMPORARY_PASSWORD_LIFETIME, at=at,
         )
         self.store.save(account)
         reason = account.credentials_request(request_id).reason
         return IssuedCredentials(account.identifier, account.email, password, reason)
 
+    @patient
     @retried
     def record_credentials_email(
         self, account_id: UUID, request_id: str, error: str | None = None
@@ -75,6 +87,7 @@ class MailDelivery:
         )
 
     def pending_credentials_requests(self, account_id: UUID) -> list[str]:
+        """The newest request, while unsent (the one the reconciler and support watch)."""
         account: Account = self.store.repository.get(account_id)
         return [
             r.request_id
@@ -130,6 +143,7 @@ class MailDelivery:
             return None
         return Notice(kind, to)
 
+    @patient
     @retried
     def record_notice(self, account_id: UUID, version: int, outcome: str) -> None:
         account = self.store.account(account_id)
@@ -152,3 +166,19 @@ class MailDelivery:
         enrollment = self.store.enrollment(registration_id)
         enrollment.record_rejection_email(outcome, self.clock())
         self.store.save(enrollment)
+
+
+def is_owed_an_email(account: Account, request_id: str) -> bool:
+    """Whether a credentials request still gets its e-mail: the newest unsent one does, and so
+    does an older unsent one that the cap counted (a registration, its retry, a recovery).
+    The cap counts requests, so one that a newer request superseded before its worker ran
+    would leave the member with fewer e-mails than it allows (a burst of recoveries sent 2
+    where 3 are due). Its worker draws a password too: the one drawn last signs in, as when
+    the requests come minutes apart. Support's requests are not capped, and still superseded."""
+    if account.is_credentials_request_pending(request_id):
+        return True
+    request = account.credentials_request(request_id)
+    return (
+        request is not None and account.is_open and not request.sent
+        and request.reason in CAPPED_REASONS
+    )
