@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from domain.account_requests import CredentialsRequest
+from domain.credentials import looks_temporary
 from domain.errors import (
     AccountLockedError,
     CredentialsChangedError,
@@ -105,6 +106,24 @@ class CredentialsMixin:
         if self.temp_password_expires_at is None or at >= self.temp_password_expires_at:
             return None
         return self.temp_password_hash
+
+    def hash_for(self, password: str, at: datetime) -> tuple[str | None, str]:
+        """The one hash a typed password is checked against, and the form it is checked in,
+        chosen from what the account holds and the shape of what was typed, never by trying
+        one hash and then another: so a sign-in costs one bcrypt verification, whatever the
+        account holds. None: the account has no password that may sign in.
+
+        After a recovery the temporary password and the member's own both sign in until the
+        temporary one is used (CONTRACT.md, "Recovery"). What has a temporary password's
+        shape once the white space of a paste is trimmed is checked against the temporary
+        one, anything else against the own one, as typed. An own password is 12 characters
+        at least, so only one made of such a shape padded with white space would be taken
+        for a paste, and only while a temporary password is live."""
+        temporary = self.usable_temporary_hash(at)
+        pasted = password.strip()
+        if temporary is not None and (self.password_hash is None or looks_temporary(pasted)):
+            return temporary, pasted
+        return self.password_hash, password
 
     def check_password(self, checked_hash: str, at: datetime) -> bool:
         """The guard of everything a right password lets through, run on the state being

@@ -53,6 +53,17 @@ def generate_temporary_password() -> str:
     return "".join(chars)
 
 
+def looks_temporary(candidate: str) -> bool:
+    """9 ASCII letters and 1 digit: the shape of every temporary password, which an own
+    password (12 characters at least) never has. It tells which of an account's hashes a typed
+    password is for (Account.hash_for), so that a sign-in checks one."""
+    return (
+        len(candidate) == TEMPORARY_PASSWORD_LETTERS + 1
+        and all(c in string.ascii_letters or c in string.digits for c in candidate)
+        and sum(c in string.digits for c in candidate) == 1
+    )
+
+
 def prehash(secret: str) -> bytes:
     """NFC, then SHA-256, then base64: 44 bytes, so bcrypt's 72-byte limit never truncates."""
     # surrogatepass: whatever string arrives, hashing it never raises.
@@ -77,7 +88,10 @@ class PasswordHasher(Protocol):
 
     def hash(self, secret: str) -> str: ...
 
-    def verify(self, secret: str, hashed: str) -> bool: ...
+    def verify(self, secret: str, hashed: str | None) -> bool:
+        """Whether `secret` is the one hashed. With None (nothing to check against) the same
+        work is done against a decoy made at the cost new hashes get, and the answer is False."""
+        ...
 
 
 PASSWORD_MIN = 12

@@ -40,13 +40,18 @@ class SignIn:
         self.sessions.revoke(session_digest)
 
     def authenticate(self, identifier: str, password: str) -> Authenticated:
-        """Check a sign-in; every failure is the same InvalidCredentialsError, at the same cost."""
+        """Check a sign-in; every failure is the same InvalidCredentialsError. Every sign-in
+        costs one bcrypt verification (`matched_hash`), known identifier or not, locked,
+        closed or not, and only a wrong password for an open account that is not locked
+        writes (SignInFailed, which the lockout counts)."""
         account = self.store.account_by_identifier(identifier)
         at = self.clock()
-        if account is None or not account.is_open or account.is_locked(at):
-            self.hasher.verify(password, None)  # the same bcrypt work as a real check
+        if account is None:
+            self.hasher.verify(password, None)  # the decoy: the work of an account's check
             raise InvalidCredentialsError(identifier)
         checked = matched_hash(self.hasher, account, password, at)
+        if not account.is_open or account.is_locked(at):
+            raise InvalidCredentialsError(identifier)
         try:
             if checked is None:
                 self.store.update(account, lambda a: a.fail_sign_in(self.clock(), "sign_in"))
@@ -61,13 +66,14 @@ class SignIn:
 
     def confirm_password(self, account_id: UUID, password: str, field: str) -> tuple[Account, str]:
         """A password that confirms a change, and the hash it matched: the change checks it
-        again at its own save (`confirmed`). A wrong one counts toward the lockout."""
+        again at its own save (`confirmed`). A wrong one counts toward the lockout. One
+        bcrypt verification, like a sign-in."""
         account = self.store.account(account_id)
-        if account.is_locked(self.clock()):
+        at = self.clock()
+        checked = matched_hash(self.hasher, account, password, at)
+        if account.is_locked(at):
             # A session opened before the lock cannot go on guessing while it lasts.
-            self.hasher.verify(password, None)
             raise WrongPasswordError(field)
-        checked = matched_hash(self.hasher, account, password, self.clock())
         if checked is None:
             # Locked meanwhile by another guess: the same answer, and this one is not counted.
             with suppress(AccountLockedError, AccountClosedError):
@@ -135,14 +141,9 @@ class SignIn:
 def matched_hash(
     hasher: PasswordHasher, account: Account, password: str, at: datetime
 ) -> str | None:
-    """The hash the password matched (the member's own or the temporary one), or None."""
-    if account.password_hash is not None and hasher.verify(password, account.password_hash):
-        return account.password_hash
-    temporary_hash = account.usable_temporary_hash(at)
-    # A temporary password (letters and a digit) pasted with white space around it is the same
-    # value, so such a paste is never a failure of its own; an own password is taken as typed.
-    if temporary_hash is not None and hasher.verify(password.strip(), temporary_hash):
-        return temporary_hash
-    if account.password_hash is None and temporary_hash is None:
-        hasher.verify(password, None)
-    return None
+    """The hash the password matched (the member's own or the temporary one), or None. One
+    bcrypt verification, against the one hash the account says the password is for, or
+    against the decoy when it has none: the same work whatever the account holds, so a locked
+    or closed account is checked too (its answer is refused all the same)."""
+    hashed, candidate = account.hash_for(password, at)
+    return hashed if hasher.verify(candidate, hashed) else None

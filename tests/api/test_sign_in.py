@@ -7,6 +7,7 @@ import logging
 import unicodedata
 from datetime import datetime, timedelta
 
+import bcrypt
 import pytest
 
 from tests.helpers import (
@@ -468,3 +469,70 @@ def test_credentials_pasted_from_the_email_with_white_space_sign_in_and_count_no
     assert response.status_code == 201, response.json
     assert response.json["must_change_password"] is True
     assert "SignInFailed" not in event_types(services)
+
+
+# The same work whatever the identifier and the account (issue 15).
+
+WRONG_IN_A_TEMPORARY_ONES_SHAPE = "Kqzwmxvbn7"
+
+
+def test_after_a_recovery_wrong_passwords_of_either_shape_count_once_each(client, services):
+    identifier, _ = member_with_own_password(client, services)
+    recover(client, services)
+    before = event_types(services).count("SignInFailed")
+    for wrong in ("Pas le bon mot de passe", WRONG_IN_A_TEMPORARY_ONES_SHAPE):
+        assert_invalid_credentials(sign_in(client, identifier, wrong))
+    assert event_types(services).count("SignInFailed") == before + 2
+    assert sign_in(client, identifier, OWN).status_code == 201
+
+
+def test_after_a_recovery_the_temporary_password_pasted_with_a_line_break_signs_in(
+    client, services
+):
+    identifier, _ = member_with_own_password(client, services)
+    temporary = recover(client, services)
+    response = sign_in(client, identifier, f"\t{temporary}\r\n")
+    assert response.status_code == 201 and response.json["must_change_password"] is True
+    assert "SignInFailed" not in event_types(services)
+
+
+def checked_by_bcrypt(monkeypatch) -> list[bytes]:
+    """The hashes bcrypt verifies against from now on, whoever asks."""
+    checked: list[bytes] = []
+    checkpw = bcrypt.checkpw
+
+    def counted(password: bytes, hashed: bytes) -> bool:
+        checked.append(hashed)
+        return checkpw(password, hashed)
+
+    monkeypatch.setattr(bcrypt, "checkpw", counted)
+    return checked
+
+
+@pytest.mark.parametrize(
+    "path", ["unknown", "wrong password", "recovering, wrong password", "locked", "closed"]
+)
+def test_a_refused_sign_in_is_one_bcrypt_verification_at_the_configured_cost(
+    client, services, monkeypatch, path
+):
+    identifier, _ = member_with_own_password(client, services)
+    if path == "unknown":
+        identifier = "87654321" if identifier != "87654321" else "12345678"
+    elif path == "recovering, wrong password":
+        recover(client, services)
+    elif path == "locked":
+        lock(client, identifier)
+    elif path == "closed":  # and erased: its personal fields unreadable
+        account_id = services.lifecycle.account_by_identifier(identifier).id
+        request_id = services.use_cases.closure.request_closure(account_id, OWN)
+        services.use_cases.support.decide_request(request_id, True, "alice", "demande", None)
+    counted = path in ("wrong password", "recovering, wrong password")
+    typed = "Pas le bon mot de passe" if counted else OWN  # locked, closed: the right one
+    drain(services)  # the e-mails of the set-up, and what their outcomes record
+    before = event_types(services)
+    checked = checked_by_bcrypt(monkeypatch)
+    assert_invalid_credentials(sign_in(client, identifier, typed))
+    drain(services)
+    assert len(checked) == 1
+    assert checked[0][3:7] == f"${services.settings.bcrypt_rounds:02d}$".encode()
+    assert event_types(services)[len(before):] == (["SignInFailed"] if counted else [])

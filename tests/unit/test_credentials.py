@@ -12,9 +12,11 @@ from hypothesis import strategies as st
 from domain.credentials import (
     generate_identifier,
     generate_temporary_password,
+    looks_temporary,
     names_match,
     normalise_name,
     normalise_secret_answer,
+    password_problems,
     prehash,
 )
 
@@ -120,3 +122,30 @@ def test_the_prehash_never_raises_whatever_the_string():
 def test_secret_answers_compare_like_names_hyphens_and_apostrophes_included(typed):
     assert normalise_secret_answer(typed) == normalise_secret_answer("Saint-Étienne")
     assert normalise_secret_answer("l'Isle d’Abeau") == normalise_secret_answer("LISLE DABEAU")
+
+
+def test_every_temporary_password_has_a_temporary_ones_shape():
+    assert all(looks_temporary(generate_temporary_password()) for _ in range(DRAWS))
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["Kqzwmxvbn", "Kqzwmxvbn77", "Kqzwmxvb77", "Kqzwmxvbné", "Kqzwmxvbn٣", " Kqzwmxvbn7",
+     "Kqzwm-xvb7", "kqzwmxvbnl"],
+    ids=["9-letters", "11-chars", "2-digits", "accent", "arabic-digit", "white-space",
+         "dash", "no-digit"],
+)
+def test_nothing_else_has_a_temporary_ones_shape(typed):
+    assert not looks_temporary(typed)
+
+
+class _NeverGuessed:
+    def is_easily_guessed(self, password: str, personal_data: list[str]) -> bool:
+        return False
+
+
+@given(st.text(alphabet=string.ascii_letters + string.digits + " \t\n", min_size=10, max_size=64))
+def test_no_password_the_policy_accepts_has_a_temporary_ones_shape(typed):
+    # Which hash a sign-in checks goes by this shape (Account.hash_for).
+    if not password_problems(typed, current="", personal_data=[], check=_NeverGuessed()):
+        assert not looks_temporary(typed)
