@@ -41,11 +41,12 @@ class Recovery:
             if with_answer:
                 self.hasher.verify(normalise_secret_answer(request.secret_answer), None)
             return
-        right = with_answer and not account.is_secret_answer_path_closed(self.clock()) and (
-            self.hasher.verify(
-                normalise_secret_answer(request.secret_answer), account.secret_answer_hash
-            )
+        # Checked before the path is looked at: a closed path answering without bcrypt's work
+        # would tell, by its time, that this member has an account.
+        checked = with_answer and self.hasher.verify(
+            normalise_secret_answer(request.secret_answer), account.secret_answer_hash
         )
+        right = checked and not account.is_secret_answer_path_closed(self.clock())
         try:
             if not with_answer:
                 self._send_credentials(account.id)

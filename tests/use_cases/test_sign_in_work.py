@@ -4,6 +4,7 @@ lockout needs one. No timings here: bench/sign_in_timing.py measures them."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import bcrypt
@@ -210,3 +211,24 @@ def test_the_decoy_costs_what_hashes_made_now_cost_and_never_matches(monkeypatch
     counted = Bcrypt(monkeypatch)
     assert hasher.verify("decoy", None) is False
     assert counted.verifications == 1
+
+
+def test_a_recovery_on_a_closed_secret_answer_path_still_runs_one_verification(
+    world, helene, monkeypatch
+):
+    """Without it, a closed path would answer ~one bcrypt check sooner than a recovery for
+    nobody (which checks the decoy), telling by its time that the member has an account."""
+    world.registered(replace(helene, secret_question="Ville natale ?", secret_answer="Lyon"))
+    asking = RecoveryRequest(
+        member_number=helene.member_number, last_name=helene.last_name,
+        first_name=helene.first_name, birth_date=helene.birth_date,
+        new_email="ailleurs@example.org", secret_answer="Paris",
+    )
+    for _ in range(3):
+        world.cases.recovery.recover(asking)
+    counted = Bcrypt(monkeypatch)
+    world.cases.recovery.recover(asking)  # the path is closed now
+    world.cases.recovery.recover(
+        RecoveryRequest(**{**vars(asking), "member_number": "M9999999"})
+    )
+    assert (counted.verifications, counted.hashes) == (2, 0)
