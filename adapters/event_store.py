@@ -118,16 +118,13 @@ class ProtectedMapper(Mapper[UUID]):
         class_version = getattr(type(domain_event), "class_version", 1)
         if class_version > 1:
             state["class_version"] = class_version
-        self._index_subject(type(domain_event).__qualname__, stream, state)
-        self._seal(type(domain_event).__qualname__, stream, state)
+        qualname = type(domain_event).__qualname__
+        self._index_subject(qualname, stream, state)  # before sealing hides the member number
+        self._seal(qualname, stream, state)
         if previous is not None:
             state[PREVIOUS] = previous
-        return StoredEvent(
-            originator_id=stream,
-            originator_version=version,
-            topic=get_topic(type(domain_event)),
-            state=self.transcoder.encode(state),
-        )
+        return StoredEvent(originator_id=stream, originator_version=version,
+                           topic=get_topic(type(domain_event)), state=self.transcoder.encode(state))
 
     def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[UUID]:
         event = super().to_domain_event(stored_event)
@@ -149,8 +146,7 @@ class ProtectedMapper(Mapper[UUID]):
         return event
 
     def _index_subject(self, qualname: str, stream: UUID, state: dict[str, Any]) -> None:
-        """From this save on, the member number finds the stream, or no longer does
-        (domain/personal_data.py); read before sealing, which hides the member number."""
+        """From this save on, the member number finds the stream, or no longer does."""
         if qualname == SUBJECT_INDEXED_BY[0]:
             lookup = self.keys.lookup(state[SUBJECT_INDEXED_BY[1]])
             self._new_keys().lookups.append((lookup, str(stream)))
