@@ -135,6 +135,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Flas
     app.cli.add_command(directory_cli)
     app.cli.add_command(staff_cli)
     app.cli.add_command(audit_cli)
+    app.cli.add_command(db_cli)
     if settings.mail.kind == "file":
         log.info("e-mails are written as .eml files to %s", settings.mail.directory.resolve())
     return app
@@ -240,31 +241,47 @@ def audit_cli() -> None:
     "verify", help="Check the hash chain, replay the history into fresh read models, compare."
 )
 def audit_verify() -> None:
-    from adapters.audit_verify import verify_chain, verify_read_models, verify_snapshots
+    from adapters.audit_verify import verify_everything
 
     s = _services()
     s.projections.stop()  # this command brings the live read models up to date itself
-    chain = verify_chain(s.lifecycle, s.audit, say=click.echo)
-    problems = chain.problems
-    try:
-        problems += verify_snapshots(s.lifecycle, chain, say=click.echo)
-    except Exception as error:  # a tampered event may not even decode: say so, do not crash
-        problems.append(f"snapshot check failed: {type(error).__name__}: {error}")
-    views = {"support_queue": s.support_queue, "portal": s.portal, "audit": s.audit}
-    try:
-        result = verify_read_models(s.lifecycle, views, say=click.echo)
-        problems += result.differences
-        summary = (
-            f"replayed up to position {result.head}; "
-            f"{sum(result.read_models.values())} rows compared"
-        )
-    except Exception as error:  # as above
-        problems.append(f"replay failed: {type(error).__name__}: {error}")
-        summary = "replay failed"
+    problems = verify_everything(s, say=click.echo)
     for problem in problems:
         click.echo(f"PROBLEM {problem}", err=True)
-    click.echo(
-        f"{chain.checked} events chained; {summary}; "
-        + ("everything agrees" if not problems else f"{len(problems)} problem(s)")
-    )
     sys.exit(0 if not problems else 1)
+
+
+@click.group("db", cls=AppGroup, help="The database: schema and read models.")
+def db_cli() -> None:
+    pass
+
+
+@db_cli.command(
+    "upgrade", help="Migrate the tables; rebuild changed read models beside the live ones."
+)
+def db_upgrade() -> None:
+    from adapters.schema import head
+    from workers.runner_lock import runner_lock
+    from workers.upgrade import ProgressBars, finish_rebuilds
+
+    s = _services()  # its start-up migrated the tables, under the schema lock
+    before = s.migrated_from
+    click.echo(f"tables: revision {head()}" + (
+        "" if before == head() else f" (was {before or 'the release before migrations'})"
+    ))
+    with ProgressBars() as progress:
+        finish_rebuilds(s, runner_lock(s.settings), progress, say=click.echo)
+    for name, (live, _) in sorted(s.read_models.versions().items()):
+        click.echo(f"read model {name}: version {live}")
+
+
+@db_cli.command("downgrade", help="Undo the migrations after REVISION (before a roll back).")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    from adapters.schema import downgrade
+
+    s = _services()
+    if revision in ("0001", "base"):  # below read model versions: all of them were at 1
+        for name in s.read_models.empty_newer_than(1):
+            click.echo(f"read model {name}: emptied, for the older release to rebuild")
+    click.echo(f"tables: revision {downgrade(s.settings, revision)}")

@@ -6,8 +6,10 @@ pool per process and gives the same error types (eventsourcing.persistence.*) on
 
 from __future__ import annotations
 
+import fcntl
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -125,9 +127,14 @@ def conninfo(settings: Settings) -> str:
 def schema_lock(settings: Settings) -> Iterator[None]:
     """Start-up creates tables, the library's and ours, one process at a time: PostgreSQL's
     catalogue answers concurrent CREATE ... IF NOT EXISTS and CREATE OR REPLACE FUNCTION from
-    several processes starting together with "tuple concurrently updated"."""
+    several processes starting together with "tuple concurrently updated". On SQLite, a file
+    lock beside the database: two processes must not both see a migration as not yet applied."""
     if settings.database.kind != "postgresql":
-        yield
+        path = Path(f"{settings.database.path}.schema.lock")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("ab") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file is closed
+            yield
         return
     with psycopg.connect(conninfo(settings), autocommit=True) as connection:
         connection.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK,))

@@ -11,27 +11,6 @@ from datetime import date
 from adapters.database import Database
 from domain.directory import DirectoryEntry, HealthCoverage, HealthRole, Retirement
 
-TABLES = [
-    """CREATE TABLE IF NOT EXISTS directory_members (
-        member_number TEXT PRIMARY KEY,
-        last_name TEXT NOT NULL,
-        first_name TEXT NOT NULL,
-        birth_date TEXT NOT NULL,
-        retirement TEXT
-    )""",
-    """CREATE TABLE IF NOT EXISTS directory_coverages (
-        member_number TEXT NOT NULL,
-        contract_id TEXT NOT NULL,
-        contract_type TEXT NOT NULL,
-        role TEXT NOT NULL,
-        principal_member_number TEXT,
-        relation TEXT,
-        PRIMARY KEY (member_number, contract_id)
-    )""",
-    "CREATE INDEX IF NOT EXISTS directory_coverages_principal"
-    " ON directory_coverages (principal_member_number)",
-]
-
 COLUMNS = [
     "member_number", "last_name", "first_name", "birth_date", "health_contract_id",
     "health_contract_type", "health_role", "principal_member_number", "relation", "retirement",
@@ -64,9 +43,6 @@ class _Member:
 class SqlMemberDirectory:
     def __init__(self, database: Database):
         self.database = database
-
-    def create_tables(self) -> None:
-        self.database.create_tables(TABLES)
 
     def find(self, member_number: str) -> DirectoryEntry | None:
         # One statement (a round trip, one snapshot): the member and their coverages.

@@ -32,7 +32,7 @@ from eventsourcing.persistence import (
     StoredEvent,
     Transcoder,
 )
-from eventsourcing.utils import get_topic
+from eventsourcing.utils import get_topic, resolve_topic
 
 from adapters.keyring import NONCE_BYTES, KeyRing, NewKeys
 from domain.personal_data import (
@@ -127,22 +127,31 @@ class ProtectedMapper(Mapper[UUID]):
                            topic=get_topic(type(domain_event)), state=self.transcoder.encode(state))
 
     def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[UUID]:
-        event = super().to_domain_event(stored_event)
-        attributes = event.__dict__
-        attributes.pop(PREVIOUS, None)
-        stream = event.originator_id
-        qualname = type(event).__qualname__
-        if qualname == "Snapshot":
-            erased_as = PERSONAL_STATE.get(attributes["topic"].rsplit(":", 1)[-1], {})
-            attributes["state"] = dict(attributes["state"])
-            erased = self._open(stream, attributes["state"], erased_as)
+        """The library's Mapper.to_domain_event, with the sealed fields opened between the
+        decoding and the upcasting: a seal is bound to the name its field was stored under, and
+        an upcaster (the library's class_version and upcast_v<N>_v<N+1>) that renames or
+        reshapes a personal field must work on its plain value."""
+        cls = resolve_topic(stored_event.topic)
+        state = self.transcoder.decode(stored_event.state)
+        state.pop(PREVIOUS, None)
+        stream = UUID(str(stored_event.originator_id))
+        if cls.__qualname__ == "Snapshot":  # an aggregate's state, upcast when it is loaded
+            erased_as = PERSONAL_STATE.get(state["topic"].rsplit(":", 1)[-1], {})
+            state["state"] = dict(state["state"])
+            erased = self._open(stream, state["state"], erased_as)
         else:
-            personal = PERSONAL_EVENTS.get(qualname)
-            fields = personal.fields if personal else ()
-            erased = self._open(stream, attributes, dict.fromkeys(fields, ERASED))
+            erased = self._open(stream, state, {})
+        state["originator_id"] = stream
+        state["originator_version"] = stored_event.originator_version
+        version, newest = state.pop("class_version", 1), getattr(cls, "class_version", 1)
+        while version < newest:
+            getattr(cls, f"upcast_v{version}_v{version + 1}")(state)
+            version += 1
         if erased:
-            attributes["_erased"] = True
-        attributes["_hash"] = event_hash(stored_event)
+            state["_erased"] = True
+        state["_hash"] = event_hash(stored_event)
+        event = object.__new__(cls)
+        object.__setattr__(event, "__dict__", state)
         return event
 
     def _index_subject(self, qualname: str, stream: UUID, state: dict[str, Any]) -> None:
@@ -206,15 +215,15 @@ class ProtectedMapper(Mapper[UUID]):
         return known or stream
 
     def _open(self, stream: UUID, target: dict[str, Any], erased_as: dict[str, Any]) -> bool:
-        """Open the sealed fields in place; True when some could not be (key destroyed)."""
+        """Open every sealed field in place, whatever its name now; True when some could not
+        be (key destroyed): those read as their placeholder, ERASED unless named otherwise."""
         erased = False
-        for field, placeholder in erased_as.items():
-            value = target.get(field)
+        for field, value in target.items():
             if not _is_sealed(value):
                 continue
             key = self.keys.opening_key(value[SEALED_BY])
             if key is None:
-                target[field] = placeholder
+                target[field] = erased_as.get(field, ERASED)
                 erased = True
                 continue
             data = base64.b64decode(value[CIPHERTEXT])
@@ -268,16 +277,9 @@ class ChainedEventStore(EventStore[UUID]):
             )
         ]
 
-    def get(
-        self,
-        originator_id: UUID,
-        *,
-        gt: int | None = None,
-        lte: int | None = None,
-        desc: bool = False,
-        limit: int | None = None,
-    ) -> Iterator[DomainEventProtocol[UUID]]:
-        for event in super().get(originator_id, gt=gt, lte=lte, desc=desc, limit=limit):
+    def get(self, originator_id: UUID, **kwargs: Any) -> Iterator[DomainEventProtocol[UUID]]:
+        # kwargs: the library's gt, lte, desc and limit
+        for event in super().get(originator_id, **kwargs):
             self._remember(event.originator_id, event.originator_version, event._hash)  # type: ignore[attr-defined]
             yield event
 

@@ -88,26 +88,6 @@ class NewKeys:
 
 
 class KeyRing:
-    tables = (
-        """CREATE TABLE IF NOT EXISTS personal_keys (
-            key_id TEXT PRIMARY KEY,
-            subject TEXT NOT NULL UNIQUE,
-            wrapped TEXT NOT NULL,
-            created_at TEXT NOT NULL
-        )""",
-        # Which subject each stream belongs to: two pseudonymous ids, no personal data.
-        """CREATE TABLE IF NOT EXISTS stream_subjects (
-            stream_id TEXT PRIMARY KEY,
-            subject TEXT NOT NULL
-        )""",
-        # Which subject a member number finds: HMAC of the member number -> subject.
-        """CREATE TABLE IF NOT EXISTS member_subjects (
-            lookup TEXT PRIMARY KEY,
-            subject TEXT NOT NULL
-        )""",
-        "CREATE INDEX IF NOT EXISTS member_subjects_subject ON member_subjects (subject)",
-    )
-
     def __init__(self, database: Database, secret_key: str):
         self.database = database
         self._kek = AESGCM(HKDF(
@@ -119,9 +99,6 @@ class KeyRing:
         self._open: dict[str, tuple[bytes, float, str]] = {}
         self._subjects: dict[str, str] = {}
         self._lock = threading.Lock()
-
-    def create_tables(self) -> None:
-        self.database.create_tables(self.tables)
 
     def sealing_key(self, subject: UUID, new_keys: NewKeys) -> tuple[str, bytes]:
         """The subject's current key, made on first use into `new_keys` (the save that seals

@@ -26,6 +26,8 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from projections.versions import building_name
+
 REQUESTS = Counter(
     "accounts_http_requests_total", "HTTP requests answered",
     ["endpoint", "method", "status"],
@@ -114,6 +116,31 @@ class ProjectionLag(Collector):
             seconds.add_metric([name], age)
             position.add_metric([name], applied)
         yield from (lag, seconds, position)
+        yield from self.versions(head)
+
+    def versions(self, head: int) -> Iterator[Metric]:
+        """Each read model's live version, and how far a new one being built beside it is."""
+        live = GaugeMetricFamily(
+            "accounts_read_model_version", "Version of the read model serving",
+            labels=["projection"],
+        )
+        built = GaugeMetricFamily(
+            "accounts_read_model_rebuild_position",
+            "Last event position applied to the version being built", labels=["projection",
+                                                                              "version"],
+        )
+        behind = GaugeMetricFamily(
+            "accounts_read_model_rebuild_lag_events",
+            "Events the version being built has still to apply", labels=["projection", "version"],
+        )
+        views = self.services.read_models
+        for name, (version, building) in sorted(views.versions().items()):
+            live.add_metric([name], version)
+            if building is not None:
+                at = self.services.audit.max_tracking_id(building_name(name, building)) or 0
+                built.add_metric([name, str(building)], at)
+                behind.add_metric([name, str(building)], max(0, head - at))
+        yield from (live, built, behind)
 
 
 class QueueDepth(Collector):

@@ -30,35 +30,6 @@ LAST_USED_STEP = timedelta(minutes=1)
 IDLE_TIMEOUT = timedelta(minutes=30)
 ABSOLUTE_LIFETIME = timedelta(hours=12)
 
-TABLES = [
-    """CREATE TABLE IF NOT EXISTS staff_tokens (
-        token_digest TEXT PRIMARY KEY,
-        name TEXT NOT NULL,
-        role TEXT NOT NULL,
-        created_at TEXT NOT NULL,
-        expires_at TEXT NOT NULL,
-        last_used_at TEXT,
-        revoked_at TEXT
-    )""",
-    "CREATE INDEX IF NOT EXISTS staff_tokens_name ON staff_tokens (name)",
-    """CREATE TABLE IF NOT EXISTS console_sessions (
-        session_digest TEXT PRIMARY KEY,
-        token_digest TEXT NOT NULL,
-        created_at TEXT NOT NULL,
-        expires_at TEXT NOT NULL
-    )""",
-    "CREATE INDEX IF NOT EXISTS console_sessions_token ON console_sessions (token_digest)",
-    """CREATE TABLE IF NOT EXISTS member_sessions (
-        token_digest TEXT PRIMARY KEY,
-        account_id TEXT NOT NULL,
-        identifier TEXT NOT NULL,
-        temporary INTEGER NOT NULL,
-        created_at TEXT NOT NULL,
-        last_seen_at TEXT NOT NULL,
-        expires_at TEXT NOT NULL
-    )""",
-    "CREATE INDEX IF NOT EXISTS member_sessions_account ON member_sessions (account_id)",
-]
 
 
 def _instant(moment: datetime) -> str:
@@ -99,9 +70,6 @@ class StaffTokens:
     def __init__(self, database: Database, clock: Callable[[], datetime]):
         self.database = database
         self.clock = clock
-
-    def create_tables(self) -> None:
-        self.database.create_tables(TABLES)
 
     def create(self, name: str, role: str, expires_in_days: int = TOKEN_DAYS_DEFAULT) -> str:
         """A new 256-bit token for NAME; the caller shows it once, we keep only its digest."""

@@ -14,7 +14,7 @@ import dramatiq
 from eventsourcing.persistence import InfrastructureFactory
 from eventsourcing.utils import Environment
 
-from adapters import metrics
+from adapters import metrics, schema
 from adapters.database import Database, eventsourcing_env, schema_lock
 from adapters.directory import SqlMemberDirectory
 from adapters.event_store import ChainedEventStore, ProtectedMapper
@@ -34,6 +34,7 @@ from projections.audit import AuditIndex, AuditView
 from projections.portal import Portal, PortalView
 from projections.runner import ProjectionThread
 from projections.support_queue import SupportQueue, SupportQueueView
+from projections.versions import ReadModels
 
 
 @dataclass
@@ -56,6 +57,8 @@ class Services:
     # Built here, started only where the read models are kept up to date: the active
     # projection runner, or the embedded default's one process (workers/background.py).
     projections: ProjectionThread
+    read_models: ReadModels
+    migrated_from: str | None  # the schema's revision before this start, if it was older
     # What an entry point started over these services (the background work), stopped first.
     closers: list[Callable[[], None]] = field(default_factory=list)
 
@@ -98,17 +101,16 @@ def bootstrap(settings: Settings, clock: Clock = utc_now) -> Services:
         directory = SqlMemberDirectory(database)
         staff_tokens = StaffTokens(database, clock)
         keys = KeyRing(database, settings.secret_key)
-        directory.create_tables()
-        staff_tokens.create_tables()
-        keys.create_tables()
+        migrated_from = schema.migrate(settings, database)
         lifecycle = StoredLifecycle(factory, keys, env=env)
         tracking = factory.tracking_recorder()
         support_queue = SupportQueueView(database, tracking)
-        support_queue.create_tables()
         portal_view = PortalView(database, tracking)
-        portal_view.create_tables()
         audit_view = AuditView(database, tracking)
-        audit_view.create_tables()
+        read_models = ReadModels(database, [
+            SupportQueue(support_queue), Portal(portal_view), AuditIndex(audit_view),
+        ])
+        read_models.prepare()
     sessions = MemberSessions(database, clock)
     ports = Ports(
         directory=directory,
@@ -125,9 +127,7 @@ def bootstrap(settings: Settings, clock: Clock = utc_now) -> Services:
     outbox = Outbox(
         broker, actors, address_of=lambda account_id: lifecycle.repository.get(account_id).email
     )
-    projections = ProjectionThread(
-        lifecycle, [SupportQueue(support_queue), Portal(portal_view), AuditIndex(audit_view)]
-    )
+    projections = ProjectionThread(lifecycle, read_models.projections, read_models=read_models)
 
     def committed(events: Any) -> None:
         metrics.count_events(events)
@@ -138,4 +138,5 @@ def bootstrap(settings: Settings, clock: Clock = utc_now) -> Services:
     return Services(
         settings, clock, lifecycle, cases, database, directory, staff_tokens, sessions, mailer,
         broker, actors, outbox, support_queue, portal_view, audit_view, projections,
+        read_models, migrated_from,
     )

@@ -18,11 +18,15 @@ from eventsourcing.projection import Projection
 
 from domain.account import Account
 from domain.enrollment import Enrollment
+from domain.reimbursement import Reimbursement
 from domain.support_request import SupportRequest
 from projections.view import View
 
 
 class AuditView(View):
+    # 2: a member's reimbursements are part of their story (the console's timeline shows
+    # them); version 1 indexed their events but no stream.
+    version = 2
     tables = (
         """CREATE TABLE IF NOT EXISTS audit_streams (
             stream_id TEXT PRIMARY KEY,
@@ -97,9 +101,8 @@ def _stream(stream_id: UUID, member_key: UUID, kind: str) -> tuple[str, list[Any
 
 class AuditIndex(Projection[AuditView]):
     name = "audit"
-    # Every event is indexed (for its hash); only the account's, its registrations' and its
-    # requests' streams are a member's story (CONTRACT.md), not index aggregates' or
-    # reimbursements'.
+    # Every event is indexed (for its hash); the account's, its registrations', its requests'
+    # and its reimbursements' streams are a member's story, not index aggregates'.
 
     @singledispatchmethod
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:
@@ -129,3 +132,13 @@ class AuditIndex(Projection[AuditView]):
         if event.member_key is not None:
             statements.insert(0, _stream(event.originator_id, event.member_key, "request"))
         self.view.record(tracking, statements)
+
+    @process_event.register
+    def reimbursement_recorded(
+        self, event: Reimbursement.ReimbursementRecorded, tracking: Tracking
+    ) -> None:
+        # The principal member's: the member whose portal shows it.
+        self.view.record(tracking, [
+            _stream(event.originator_id, event.member_key, "reimbursement"),
+            _event_row(event, tracking),
+        ])

@@ -17,8 +17,13 @@ from typing import Any
 from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError, PersistenceError, Tracking
 
+from projections.versions import ReadModels
+
 log = logging.getLogger(__name__)
 BATCH = 500
+# Between two looks at the live read models, a rebuild applies at most this many batches: the
+# live ones stay current while a new version is built beside them.
+REBUILD_BATCHES = 20
 
 
 def catch_up(
@@ -51,15 +56,19 @@ def catch_up(
 
 class ProjectionThread:
     """Runs projections in a daemon thread: woken at once by the in-process application
-    after each commit, and polling anyway so that writes from other processes are seen."""
+    after each commit, and polling anyway so that writes from other processes are seen.
+    A read model whose new version is being built (versions.py) is built here too, between
+    looks at the live ones, and switched in when it has caught up."""
 
     def __init__(
         self,
         app: Application[Any],
         projections: Sequence[Any],
         poll_seconds: float = 0.5,
+        read_models: ReadModels | None = None,
     ):
         self.app = app
+        self.read_models = read_models
         self.projections = list(projections)
         self.poll_seconds = poll_seconds
         self._wake = threading.Event()
@@ -87,17 +96,38 @@ class ProjectionThread:
             self._thread = None
 
     def run_until_idle(self) -> None:
-        for projection in self.projections:
+        """The live read models to the log's head; rebuilds, to the end and switched in."""
+        while not self._stop.is_set() and self.step():
+            pass
+
+    def step(self) -> bool:
+        """The live read models to the head, then a stretch of each rebuild; whether a
+        rebuild has more to do."""
+        for projection in self.serving():
             while not self._stop.is_set() and catch_up(self.app, projection):
                 pass
+        more = False
+        for rebuild in list(self.read_models.rebuilds if self.read_models else ()):
+            done = 0
+            while done < REBUILD_BATCHES and catch_up(self.app, rebuild.projection):
+                done += 1
+            if done < REBUILD_BATCHES and self.read_models.switch(rebuild):  # type: ignore[union-attr]
+                continue
+            more = True
+        return more
+
+    def serving(self) -> list[Any]:
+        return self.projections if self.read_models is None else self.read_models.serving()
 
     def _run(self) -> None:
         while not self._stop.is_set():
+            more = False
             try:
-                self.run_until_idle()
+                more = self.step()
             except PersistenceError as error:
                 log.warning("projection runner: store unavailable (%s); retrying", error)
             except Exception:
                 log.exception("projection runner: unexpected error; retrying")
-            self._wake.wait(self.poll_seconds)
-            self._wake.clear()
+            if not more:
+                self._wake.wait(self.poll_seconds)
+                self._wake.clear()

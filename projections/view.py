@@ -6,6 +6,7 @@ through the same datastore so both land in the same database transaction.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -21,16 +22,50 @@ Statement = tuple[str, Sequence[Any]]
 
 
 class View:
+    # A read model's shape and what its projection makes of the events: a change to either
+    # moves the version up, and the upgrade rebuilds it beside the live one (versions.py).
+    version: int = 1
     tables: Sequence[str] = ()
     table_names: Sequence[str] = ()
+    retired_tables: Sequence[str] = ()  # an older version's tables that this one dropped
 
-    def __init__(self, database: Database, tracking: TrackingRecorder):
+    def __init__(self, database: Database, tracking: TrackingRecorder, suffix: str = ""):
         self.database = database
         self.tracking = tracking
         self._batch = threading.local()
+        # Beside the live tables (suffix "_v<N>"), the same statements name this version's.
+        self.suffix = suffix
+        self._names = re.compile(
+            r"\b(" + "|".join(map(re.escape, self.table_names)) + r")\b"
+        ) if suffix and self.table_names else None
+        self._renamed: dict[str, str] = {}
+
+    def beside(self, version: int) -> View:
+        """This view's tables for `version`, built beside the live ones."""
+        view = type(self)(self.database, self.tracking, suffix=f"_v{version}")
+        view.version = version
+        return view
+
+    def ddl(self) -> list[str]:
+        """The statements that create this view's tables (and indexes, named apart)."""
+        if self._names is None:
+            return list(self.tables)
+        return [
+            re.sub(r"(CREATE (?:UNIQUE )?INDEX (?:IF NOT EXISTS )?)(\w+)",
+                   rf"\g<1>\g<2>{self.suffix}", self._named(statement))
+            for statement in self.tables
+        ]
 
     def create_tables(self) -> None:
-        self.database.create_tables(self.tables)
+        self.database.create_tables(self.ddl())
+
+    def _named(self, sql: str) -> str:
+        if self._names is None:
+            return sql
+        renamed = self._renamed.get(sql)
+        if renamed is None:
+            renamed = self._renamed[sql] = self._names.sub(rf"\g<1>{self.suffix}", sql)
+        return renamed
 
     def record(self, tracking: Tracking, statements: Sequence[Statement] = ()) -> None:
         """Apply the statements and advance the tracking position, all or nothing; within
@@ -61,7 +96,7 @@ class View:
         the tracking row until commit, so overlapping batches never both apply."""
         with self.database.transaction() as cursor:
             self.tracking._insert_tracking(cursor.raw, positions[0])
-            cursor.execute_all(statements)
+            cursor.execute_all([(self._named(sql), params) for sql, params in statements])
             if len(positions) > 1:
                 self.tracking._insert_tracking(cursor.raw, positions[-1])
 
@@ -79,6 +114,10 @@ class View:
             forget_tracking(cursor, self.tracking, name)
 
 
+def tracking_table(tracking: TrackingRecorder) -> str:
+    return getattr(tracking, "tracking_table_name", "tracking")
+
+
 def forget_tracking(cursor: Cursor, tracking: TrackingRecorder, name: str) -> None:
-    table = getattr(tracking, "tracking_table_name", "tracking")
+    table = tracking_table(tracking)
     cursor.execute(f"DELETE FROM {table} WHERE application_name = %s", (name,))  # noqa: S608
