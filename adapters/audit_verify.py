@@ -20,7 +20,7 @@ from adapters.event_store import event_hash, previous_hash
 from domain.personal_data import PERSONAL_STATE, is_erased
 from projections.audit import AuditIndex, AuditView
 from projections.portal import Portal, PortalView
-from projections.runner import catch_up
+from projections.runner import catch_up, decoded
 from projections.support_queue import SupportQueue, SupportQueueView
 
 # Each read model: its name, its view class and its projection class.
@@ -108,8 +108,7 @@ def replay(app: Application[Any], projections: list[Any], stop: int, batch: int 
     """Every event up to `stop`, decoded once, through each of the projections."""
     start = 1
     while notifications := app.recorder.select_notifications(start=start, limit=batch, stop=stop):
-        for notification in notifications:
-            event = app.mapper.to_domain_event(notification)
+        for notification, event in zip(notifications, decoded(app, notifications), strict=True):
             for projection in projections:
                 projection.process_event(event, Tracking(projection.name, notification.id))
         start = notifications[-1].id + 1

@@ -9,6 +9,7 @@ from __future__ import annotations
 import fcntl
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from itertools import groupby
 from pathlib import Path
 from typing import Any
 
@@ -68,9 +69,15 @@ class Cursor:
             for sql, params in statements:
                 self.execute(sql, params)
             return
+        # Runs of the same statement go as one executemany: a rebuild writes thousands of
+        # the same insert, and psycopg then prepares it once and streams the rows.
         with self.raw.connection.pipeline():
-            for sql, params in statements:
-                self.raw.execute(sql, tuple(params))
+            for sql, run in groupby(statements, key=lambda statement: statement[0]):
+                rows = [tuple(params) for _, params in run]
+                if len(rows) == 1:
+                    self.raw.execute(sql, rows[0])
+                else:
+                    self.raw.executemany(sql, rows)
 
     def fetchall(self) -> list[dict[str, Any]]:
         return [dict(row) for row in self.raw.fetchall()]

@@ -174,6 +174,23 @@ class KeyRing:
         )
         return UUID(rows[0]["subject"]) if rows else None
 
+    def preload(self, key_ids: set[str]) -> None:
+        """Read the keys not cached yet in one query (a batch of events' keys)."""
+        now = time.monotonic()
+        wanted = [k for k in key_ids if (self._open.get(k) or (b"", 0.0))[1] <= now]
+        if not wanted:
+            return
+        rows = self.database.run(
+            "SELECT key_id, wrapped, subject FROM personal_keys WHERE key_id IN ("  # noqa: S608
+            + ", ".join(["%s"] * len(wanted)) + ")", wanted,
+        )
+        with self._lock:
+            if len(self._open) + len(rows) > 100_000:
+                self._open.clear()
+            for row in rows:
+                key = self._unwrap(row["key_id"], row["wrapped"])
+                self._open[row["key_id"]] = (key, now + OPEN_CACHE_SECONDS, row["subject"])
+
     def destroy(self, subject: UUID) -> None:
         """Crypto-shredding: what was sealed with the subject's key can never be opened again,
         and no member number finds the subject."""

@@ -17,7 +17,8 @@ from eventsourcing.utils import Environment
 from adapters import metrics, schema
 from adapters.database import Database, eventsourcing_env, schema_lock
 from adapters.directory import SqlMemberDirectory
-from adapters.event_store import ChainedEventStore, ProtectedMapper
+from adapters.event_chain import ChainedEventStore
+from adapters.event_store import ProtectedMapper
 from adapters.hashing import BcryptHasher
 from adapters.keyring import KeyRing
 from adapters.mail import MailSender, mail_sender

@@ -33,7 +33,7 @@ def catch_up(
     batch at most, in one transaction; returns how many."""
     last = projection.view.max_tracking_id(projection.name) or 0
     notifications = app.recorder.select_notifications(start=last + 1, limit=batch, stop=stop)
-    events = [(app.mapper.to_domain_event(n), n.id) for n in notifications]
+    events = list(zip(decoded(app, notifications), (n.id for n in notifications), strict=True))
     try:
         with projection.view.batch():
             for event, position in events:
@@ -52,6 +52,14 @@ def catch_up(
                 log.error("projection %s cannot apply event %d", projection.name, position)
                 raise
     return len(events)
+
+
+def decoded(app: Application[Any], notifications: Sequence[Any]) -> list[Any]:
+    """Domain events, in one go where the mapper can (adapters/event_store.py)."""
+    many = getattr(app.mapper, "to_domain_events", None)
+    if many is not None:
+        return many(notifications)
+    return [app.mapper.to_domain_event(n) for n in notifications]
 
 
 class ProjectionThread:

@@ -125,6 +125,11 @@ class ReadModels:
                 # In-flight projection writes finish first and later ones wait: they record
                 # their tracking position before their rows (View._write).
                 cursor.execute(f"LOCK TABLE {tracking} IN SHARE ROW EXCLUSIVE MODE")
+            # A write first: it takes SQLite's one write lock now (a read first could not
+            # write after another process's commit), and the row's lock on PostgreSQL.
+            cursor.execute(
+                "UPDATE read_model_versions SET live = live WHERE name = %s", (rebuild.name,)
+            )
             cursor.execute(
                 "SELECT live, building FROM read_model_versions WHERE name = %s", (rebuild.name,)
             )

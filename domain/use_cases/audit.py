@@ -1,5 +1,6 @@
-"""What auditors read: an account's history (its own, its registrations' and its requests'
-events, found through the audit index), its state at an instant, the global ordered feed."""
+"""What auditors read: an account's history (its own, its registrations', its requests' and its
+reimbursements' events, found through the audit index), its state at an instant, the global
+ordered feed."""
 
 from __future__ import annotations
 
