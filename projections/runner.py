@@ -119,9 +119,10 @@ class ProjectionThread:
             done = 0
             while done < REBUILD_BATCHES and catch_up(self.app, rebuild.projection):
                 done += 1
-            if done < REBUILD_BATCHES and self.read_models.switch(rebuild):  # type: ignore[union-attr]
-                continue
-            more = True
+            if done == REBUILD_BATCHES:
+                more = True
+            else:  # caught up: switched, or (the live one ahead for now) tried at the next poll
+                self.read_models.switch(rebuild)  # type: ignore[union-attr]
         return more
 
     def serving(self) -> list[Any]:

@@ -48,6 +48,8 @@ def finish_rebuilds(
                             f" at position {position}")
             finally:
                 lock.release()
+            if read_models.rebuilds:  # a live one ahead of its build (another process's write)
+                time.sleep(WAIT_SECONDS)
             continue
         if not waiting:
             say("built; a projection runner is active: the switch waits until it stops (stop"
