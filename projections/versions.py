@@ -97,9 +97,9 @@ class ReadModels:
         """Before a roll back to a release that knows only `version`: the read models switched
         to a newer one are emptied and their positions forgotten, so that release's runner
         rebuilds them its own way, from the events."""
-        emptied = []
+        emptied, versions = [], self.versions()
         for projection in self.projections:
-            if self.versions().get(projection.name, (1, None))[0] > version:
+            if versions.get(projection.name, (1, None))[0] > version:
                 projection.view.clear(projection.name)
                 emptied.append(projection.name)
         return emptied
