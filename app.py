@@ -15,7 +15,6 @@ import swagger_ui_bundle
 from flask import Flask, g, request, send_from_directory
 from flask.cli import AppGroup
 from flask_wtf.csrf import CSRFProtect
-from marshmallow import Schema, fields
 
 from adapters import logs, metrics
 from adapters.directory import DirectoryImportError
@@ -23,6 +22,8 @@ from adapters.http import Api, audit, claims, console, member, ops, portal, supp
 from adapters.http.errors import register_error_handlers
 from adapters.http.headers import register_security_headers
 from adapters.http.limits import make_limiter
+from adapters.http.pages import register_pages
+from adapters.http.schemas import ErrorSchema
 from adapters.sessions import ROLES, TOKEN_DAYS_DEFAULT, TOKEN_DAYS_MAX
 from adapters.settings import Settings, SettingsError
 from bootstrap import Services, bootstrap
@@ -61,12 +62,6 @@ def register_request_logging(app: Flask) -> None:
     @app.teardown_request
     def unbind(_error: BaseException | None) -> None:
         logs.unbind_request()
-
-
-class ErrorSchema(Schema):
-    code = fields.String(required=True)
-    message = fields.String(required=True)
-    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
 
 
 class ContractApi(Api):
@@ -117,9 +112,10 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Flas
     api.register_blueprint(audit.blp)
     app.register_blueprint(ops.blp)
     app.register_blueprint(console.bp)
-    # Only the console's forms are CSRF-checked (console.py), with its session cookie kept from
-    # scripts and cross-site posts; the JSON API takes bearer tokens, never cookies.
-    # Secure wherever the service is reached over https: the cookie opens a console session.
+    register_pages(app)
+    # Only the pages' forms are CSRF-checked (console.py, pages/), with their session cookie
+    # kept from scripts and cross-site posts; the JSON API takes bearer tokens, never cookies.
+    # Secure wherever the service is reached over https: the cookie opens a session.
     app.config.update(
         SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax", WTF_CSRF_CHECK_DEFAULT=False,
         SESSION_COOKIE_SECURE=public_url(settings).startswith("https://"),

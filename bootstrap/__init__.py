@@ -124,7 +124,9 @@ def bootstrap(settings: Settings, clock: Clock = utc_now) -> Services:
     cases = use_cases(lifecycle, ports, audit_view)
     broker = make_broker(settings)
     mailer = mail_sender(settings.mail)
-    actors = declare_actors(broker, cases.mail, cases.claims, mailer, settings.mail_from)
+    actors = declare_actors(
+        broker, cases.mail, cases.claims, mailer, settings.mail_from, settings.portal_url
+    )
     outbox = Outbox(
         broker, actors, address_of=lambda account_id: lifecycle.repository.get(account_id).email
     )

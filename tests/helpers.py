@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from uuid import UUID, uuid4
@@ -91,6 +92,69 @@ def read_mail(directory: Path) -> list[EmailMessage]:
         message_from_bytes(path.read_bytes(), policy=policy.default)
         for path in sorted(directory.glob("*.eml"))
     ]
+
+
+def text_of(message: EmailMessage) -> str:
+    """An e-mail's text/plain part (every e-mail is multipart/alternative, text and HTML)."""
+    body = message.get_body(("plain",))
+    assert body is not None, f"no text/plain part in {message['Subject']!r}"
+    return body.get_content()
+
+
+def html_of(message: EmailMessage) -> str:
+    body = message.get_body(("html",))
+    assert body is not None, f"no text/html part in {message['Subject']!r}"
+    return body.get_content()
+
+
+class ShownHtml(HTMLParser):
+    """What an HTML part shows (not its <head>), and where its links lead."""
+
+    BLOCKS = frozenset({"p", "br", "div", "li", "h1", "h2", "tr"})
+
+    def __init__(self, html: str) -> None:
+        super().__init__()
+        self.shown: list[str] = []
+        self.hrefs: list[str] = []
+        self._in_head = False
+        self.feed(html)
+        self.close()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._in_head |= tag == "head"
+        if tag == "a":
+            self.hrefs.append(dict(attrs).get("href") or "")
+        if tag in self.BLOCKS:
+            self.shown.append(" ")
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in_head &= tag != "head"
+
+    def handle_data(self, data: str) -> None:
+        if not self._in_head:
+            self.shown.append(data)
+
+
+PLAIN_URL = re.compile(r"\s*<(https?://[^>\s]+)>")
+
+
+def words(text: str) -> str:
+    """Text with its ASCII white space collapsed: no-break spaces stay what they are."""
+    return re.sub(r"[ \t\r\n]+", " ", text).strip()
+
+
+def both_parts(message: EmailMessage) -> tuple[str, str]:
+    """(text part without its <URL>s, HTML part as shown), white space collapsed: an e-mail's
+    two parts say the same thing when these are equal."""
+    shown = "".join(ShownHtml(html_of(message)).shown)
+    return words(PLAIN_URL.sub("", text_of(message))), words(shown)
+
+
+def urls_of(message: EmailMessage) -> list[str]:
+    """Every address either part links to or shows."""
+    plain, html = text_of(message), html_of(message)
+    shown = re.findall(r"https?://[^\s<>\"']+", plain + html)
+    return [*PLAIN_URL.findall(plain), *ShownHtml(html).hrefs, *shown]
 
 
 def event_types(services) -> list[str]:
@@ -201,7 +265,7 @@ def mails(services):
 
 
 def credentials(message) -> tuple[str, str]:
-    body = message.get_content()
+    body = text_of(message)
     return IDENTIFIER.search(body).group(1), PASSWORD.search(body).group(1)
 
 
@@ -227,7 +291,7 @@ def issued_credentials(services) -> list[tuple[str, str]]:
     return [
         credentials(m)
         for m in read_mail(services.settings.mail.directory)
-        if "Mot de passe temporaire" in m.get_content()
+        if "Mot de passe temporaire" in text_of(m)
     ]
 
 
@@ -359,7 +423,7 @@ def story(client, services, clock) -> dict[str, str]:
         headers=bearer(token),
     ).status_code == 202
     code = next(
-        m.get_content().split("Code de vérification : ")[1].split()[0]
+        text_of(m).split("Code de vérification : ")[1].split()[0]
         for m in mails(services) if m["To"] == "neuve@example.org"
     )
     assert client.post("/api/v1/email-verifications", json={"token": code}).status_code == 200

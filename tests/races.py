@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import bearer, free_port
+from tests.helpers import bearer, free_port, text_of
 from tests.processes import Child, service_env, start, stop
 
 WORKERS = 4  # gunicorn worker processes
@@ -192,7 +192,7 @@ def mail_files(directory: Path) -> list[tuple[str, str]]:
     found = []
     for path in sorted(directory.glob("*.eml")):
         message = message_from_bytes(path.read_bytes(), policy=policy.default)
-        found.append((str(message["To"]), message.get_body().get_content()))
+        found.append((str(message["To"]), text_of(message)))
     return found
 
 

@@ -11,8 +11,9 @@ from uuid import UUID
 from flask.views import MethodView
 from marshmallow import fields, validate
 
-from adapters.http import Blueprint
+from adapters.http import Blueprint, examples
 from adapters.http.auth import BEARER, require_staff
+from adapters.http.openapi import BEARER_ERRORS, documented_errors
 from adapters.http.schemas import BaseSchema
 from adapters.http.services import services
 
@@ -124,11 +125,17 @@ class StateSchema(BaseSchema):
 @blp.route("/accounts/<identifier>/events")
 class AccountHistory(MethodView):
     @require_staff("auditor")
-    @blp.response(200, HistorySchema)
-    @blp.alt_response(404, description="Unknown identifier")
+    @blp.response(200, HistorySchema, example=examples.HISTORY)
+    @documented_errors(
+        blp, *BEARER_ERRORS, "not_found", not_found="Aucun compte n'a cet identifiant."
+    )
     @blp.doc(**BEARER)
     def get(self, identifier: str) -> dict[str, Any]:
-        """Every event of the account, its registrations and its support requests, in order."""
+        """Histoire d'un compte
+
+        Tous les événements du compte, de ses inscriptions, de ses demandes et de ses
+        remboursements, dans l'ordre du journal ; secrets et empreintes masqués.
+        """
         history = services().use_cases.audit.history(identifier)
         return {"events": [event_view(position, event) for position, event in history]}
 
@@ -137,11 +144,18 @@ class AccountHistory(MethodView):
 class AccountState(MethodView):
     @require_staff("auditor")
     @blp.arguments(StateQuerySchema, location="query")
-    @blp.response(200, StateSchema)
-    @blp.alt_response(404, description="Unknown identifier, or the account did not exist yet")
+    @blp.response(200, StateSchema, example=examples.STATE)
+    @documented_errors(
+        blp, *BEARER_ERRORS, "validation_error", "not_found",
+        invalid=("at", "Instant ISO 8601 avec décalage attendu."),
+        not_found="Aucun compte n'a cet identifiant, ou il n'existait pas encore à cet instant.",
+    )
     @blp.doc(**BEARER)
     def get(self, query: dict[str, Any], identifier: str) -> dict[str, Any]:
-        """The account rebuilt from its events up to the instant `at`."""
+        """État d'un compte à un instant
+
+        Le compte reconstruit à partir de ses événements enregistrés jusqu'à l'instant `at`.
+        """
         at = query["at"]
         then = services().use_cases.audit.state_at(identifier, at)
         return {
@@ -154,10 +168,17 @@ class AccountState(MethodView):
 class Feed(MethodView):
     @require_staff("auditor")
     @blp.arguments(FeedQuerySchema, location="query")
-    @blp.response(200, FeedSchema)
+    @blp.response(200, FeedSchema, example=examples.FEED)
+    @documented_errors(
+        blp, *BEARER_ERRORS, "validation_error", invalid=("limit", "Entre 1 et 1000.")
+    )
     @blp.doc(**BEARER)
     def get(self, query: dict[str, Any]) -> dict[str, Any]:
-        """The global ordered feed over the notification log, for replay elsewhere."""
+        """Journal de tous les événements
+
+        Le flux global, ordonné par position, pour le rejouer ailleurs : les événements après
+        `after`, `limit` au plus ; `next_after` continue la lecture.
+        """
         after = query["after"]
         feed = services().use_cases.audit.feed(after, query["limit"])
         return {

@@ -8,14 +8,16 @@ from typing import Any
 
 from flask import g
 from flask.views import MethodView
-from marshmallow import ValidationError, fields, validate
+from marshmallow import ValidationError, fields
 
-from adapters.http import Blueprint
+from adapters.http import Blueprint, examples
 from adapters.http.auth import BEARER, require_staff
+from adapters.http.openapi import BEARER_ERRORS, JSON_BODY, documented_errors
 from adapters.http.schemas import (
     MEMBER_NUMBER,
     BaseSchema,
     Day,
+    FullMatch,
     Str,
     length,
     no_control_characters,
@@ -70,8 +72,8 @@ def not_in_future(value: datetime) -> None:
 class ReimbursementSchema(BaseSchema):
     reimbursement_id = Str(
         required=True,
-        validate=validate.Regexp(
-            r"\A[A-Za-z0-9._:-]{1,64}\Z", error="1 à 64 caractères A-Z, 0-9, . _ : -"
+        validate=FullMatch(
+            r"^[A-Za-z0-9._:-]{1,64}$", error="1 à 64 caractères A-Z, 0-9, . _ : -"
         ),
     )
     member_number = Str(required=True, validate=MEMBER_NUMBER)
@@ -89,12 +91,27 @@ class ReimbursementAcceptedSchema(BaseSchema):
 @blp.route("/reimbursements")
 class Reimbursements(MethodView):
     @require_staff("claims")
-    @blp.arguments(ReimbursementSchema)
-    @blp.response(202, ReimbursementAcceptedSchema)
-    @blp.alt_response(409, description="The same reimbursement_id with other facts")
+    @blp.arguments(ReimbursementSchema, example=examples.REIMBURSEMENT)
+    @blp.response(
+        202, ReimbursementAcceptedSchema,
+        example={"reimbursement_id": examples.REIMBURSEMENT["reimbursement_id"]},
+    )
+    @documented_errors(
+        blp, *BEARER_ERRORS, *JSON_BODY, "conflict",
+        invalid=("member_number", "Adhérent inconnu."),
+        validation_error="Un champ est invalide, l'adhérent est inconnu, ou le contrat ne le "
+        "couvre pas.",
+        conflict="Le même reimbursement_id est revenu avec d'autres faits, ou une requête "
+        "concurrente l'a emporté ; rien n'a été enregistré.",
+    )
     @blp.doc(**BEARER)
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
-        """Record a reimbursement; a replay of the same one records nothing and answers 202."""
+        """Enregistrer un remboursement
+
+        Un remboursement santé payé par le système de gestion, pour la personne soignée
+        (adhérent principal ou bénéficiaire). Idempotent sur `reimbursement_id` : le même, une
+        seconde fois, n'enregistre rien et répond 202.
+        """
         s = services()
         s.outbox.check()
         s.use_cases.claims.record_reimbursement(ReimbursementFeedItem(**data), g.staff.actor)

@@ -10,16 +10,13 @@ credential (CONTRACT.md): the id is stored encrypted, with a key derived from th
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from cryptography.fernet import Fernet, InvalidToken
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from flask import current_app, flash, g, redirect, session, url_for
+from flask import flash, g, redirect, session, url_for
 
+from adapters.http.sealed_cookie import seal, unsealed
 from adapters.http.services import services
 from adapters.sessions import CONSOLE_LIFETIME
 
@@ -27,21 +24,8 @@ TOKEN_MAX = 200
 SESSION_KEY = "console_session"
 
 
-def _fernet() -> Fernet:
-    key = HKDF(
-        algorithm=hashes.SHA256(), length=32, salt=None, info=b"account-lifecycle console session"
-    ).derive(current_app.secret_key.encode())
-    return Fernet(base64.urlsafe_b64encode(key))
-
-
 def _session_id() -> str | None:
-    sealed = session.get(SESSION_KEY)
-    if not isinstance(sealed, str):
-        return None
-    try:
-        return _fernet().decrypt(sealed, ttl=int(CONSOLE_LIFETIME.total_seconds())).decode()
-    except InvalidToken:
-        return None
+    return unsealed(SESSION_KEY, CONSOLE_LIFETIME)
 
 
 def support_staff(token: str | None) -> Any:
@@ -65,7 +49,7 @@ def start_session(token: str) -> None:
     """Signs the agent in with this (already checked) token."""
     session.clear()  # a fresh session (and CSRF token) for the agent
     session_id = services().staff_tokens.open_console(token)
-    session[SESSION_KEY] = _fernet().encrypt(session_id.encode()).decode()
+    seal(SESSION_KEY, session_id)
 
 
 def end_session() -> None:

@@ -68,6 +68,10 @@ DOMAIN_MESSAGES: dict[type[Exception], str] = {
     domain.AccountExistsError: "Un compte est déjà ouvert pour cet adhérent : la demande ne peut "
     "pas être approuvée.",
     domain.AccountClosedError: "Ce compte est clôturé.",
+    domain.EmailVerificationInvalidError: "Ce code de vérification est inconnu, a déjà servi "
+    "ou a expiré.",
+    domain.CredentialsEmailCapError: "Trois e-mails de codes d'accès sont déjà partis pour ce "
+    "compte ces dernières 24 heures. Veuillez réessayer plus tard.",
 }
 UNAVAILABLE = (
     PersistenceError,

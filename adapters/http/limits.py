@@ -12,12 +12,13 @@ from flask_limiter.util import get_remote_address
 
 from adapters.settings import Settings
 
-# Which endpoint each named limit guards (POST only).
+# Which endpoints each named limit guards (POST only): the API's and the page that does the
+# same thing count together, so a form is no way around a limit.
 LIMITED_ENDPOINTS = {
-    "sessions": "member.Sessions",
-    "recoveries": "portal.Recoveries",
-    "registrations": "portal.Registrations",
-    "support-requests": "portal.SupportRequests",
+    "sessions": ("member.Sessions", "pages.sign_in"),
+    "recoveries": ("portal.Recoveries", "pages.recovery"),
+    "registrations": ("portal.Registrations", "pages.register"),
+    "support-requests": ("portal.SupportRequests", "pages.contact"),
 }
 
 
@@ -32,8 +33,9 @@ def make_limiter(app: Flask, settings: Settings) -> Limiter:
         key_prefix="accounts-limits",
     )
     for name, limit in (limits or {}).items():
-        endpoint = LIMITED_ENDPOINTS.get(name)
-        view = app.view_functions.get(endpoint) if endpoint else None
-        if view is not None:
-            app.view_functions[endpoint] = limiter.limit(limit, methods=["POST"], scope=name)(view)
+        shared = limiter.shared_limit(limit, scope=name, methods=["POST"])
+        for endpoint in LIMITED_ENDPOINTS.get(name, ()):
+            view = app.view_functions.get(endpoint)
+            if view is not None:
+                app.view_functions[endpoint] = shared(view)
     return limiter

@@ -7,94 +7,75 @@ from typing import Any
 
 from flask import g
 from flask.views import MethodView
-from marshmallow import fields
 
-from adapters.http import Blueprint
+from adapters.http import Blueprint, examples
 from adapters.http.auth import BEARER, require_member
 from adapters.http.errors import ApiError
-from adapters.http.schemas import (
-    BaseSchema,
-    Bool,
-    Email,
-    Str,
-    length,
-    no_control_characters,
-    not_blank,
+from adapters.http.member_schemas import (
+    PASSWORD_FIELD_MAX,
+    AlertsSchema,
+    BeneficiarySchema,
+    ClosureRequestedSchema,
+    ClosureSchema,
+    ContractReimbursementsSchema,
+    EmailChangeSchema,
+    MeSchema,
+    MessageSchema,
+    MyReimbursementsSchema,
+    PasswordChangeSchema,
+    ReimbursementBeneficiarySchema,
+    ReimbursementLineSchema,
+    SecretQuestionSchema,
+    SessionSchema,
+    SignInSchema,
+    password_field,
+)
+from adapters.http.openapi import (
+    BEARER_ERRORS,
+    JSON_BODY,
+    MEMBER_SESSION,
+    documented_errors,
 )
 from adapters.http.services import services
 
+__all__ = [  # the schemas live in member_schemas.py; the pages import them from here too
+    "PASSWORD_FIELD_MAX", "AlertsSchema", "BeneficiarySchema", "ClosureRequestedSchema",
+    "ClosureSchema", "ContractReimbursementsSchema", "EmailChangeSchema", "MeSchema",
+    "MessageSchema", "MyReimbursementsSchema", "PasswordChangeSchema",
+    "ReimbursementBeneficiarySchema", "ReimbursementLineSchema", "SecretQuestionSchema",
+    "SessionSchema", "SignInSchema", "blp", "password_field", "twelve_months_before",
+]
+
 blp = Blueprint("member", __name__, url_prefix="/api/v1", description="Connexion et mon compte")
 
-# A password field accepts anything up to a bound well past the policy's 64 code points: a long
-# or strange password is a wrong password (401/422), never a 500 and never a silent truncation.
-PASSWORD_FIELD_MAX = 1024
-
-
-def password_field() -> Str:
-    return Str(required=True, validate=length(1, PASSWORD_FIELD_MAX))
-
-
-class SignInSchema(BaseSchema):
-    identifier = Str(required=True, validate=length(1, 64))
-    password = password_field()
-
-
-class SessionSchema(BaseSchema):
-    token = fields.String(required=True)
-    expires_at = fields.String(required=True)
-    must_change_password = fields.Boolean(required=True)
-
-
-class BeneficiarySchema(BaseSchema):
-    first_name = fields.String()
-    last_name = fields.String()
-    relation = fields.String()
-
-
-class AlertsSchema(BaseSchema):
-    reimbursements = Bool(required=True)
-
-
-class MeSchema(BaseSchema):
-    identifier = fields.String()
-    email = fields.String()
-    first_name = fields.String()
-    last_name = fields.String()
-    must_change_password = fields.Boolean()
-    sections = fields.List(fields.String())
-    beneficiaries = fields.List(fields.Nested(BeneficiarySchema))
-    alerts = fields.Nested(AlertsSchema)
-    secret_question = fields.String(allow_none=True)
-
-
-class PasswordChangeSchema(BaseSchema):
-    current_password = password_field()
-    new_password = password_field()
-
-
-class EmailChangeSchema(BaseSchema):
-    new_email = Email(required=True, validate=length(3, 254))
-    password = password_field()
-
-
-class MessageSchema(BaseSchema):
-    message = fields.String(required=True)
-
-
-class SecretQuestionSchema(BaseSchema):
-    question = Str(required=True, validate=[length(3, 200), no_control_characters, not_blank])
-    answer = Str(required=True, validate=[length(1, 200), no_control_characters, not_blank])
-    password = password_field()
+EMAIL_CHANGE_ANSWER = {
+    "message": "Un code de vérification est envoyé à la nouvelle adresse ; votre adresse "
+    "actuelle reste enregistrée jusqu'à sa confirmation."
+}
+INCORRECT = "Mot de passe incorrect."
+# A wrong password confirming a change is a 422 on that field, counted toward the lockout.
+WRONG_CONFIRMATION = (
+    "Un champ est invalide, ou le mot de passe de confirmation est faux (compté pour le "
+    "blocage du compte ; la session reste valable)."
+)
 
 
 @blp.route("/sessions")
 class Sessions(MethodView):
-    @blp.arguments(SignInSchema)
-    @blp.response(201, SessionSchema)
-    @blp.alt_response(401, description="invalid_credentials, whatever the reason")
-    @blp.alt_response(429, description="Too many sign-ins from this address")
+    @blp.arguments(SignInSchema, example=examples.SIGN_IN)
+    @blp.response(201, SessionSchema, example=examples.SESSION)
+    @documented_errors(
+        blp, *JSON_BODY, "invalid_credentials", "conflict", "rate_limited",
+        invalid=("identifier", "Champ obligatoire."),
+    )
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
-        """Sign in with the identifier and a password (own or temporary)."""
+        """Se connecter
+
+        Avec l'identifiant (8 chiffres) et le mot de passe du membre ou le mot de passe
+        temporaire reçu par e-mail. Toute erreur répond 401 `invalid_credentials` ; 5 erreurs de
+        suite bloquent le compte 15 minutes. Une session ouverte avec un mot de passe temporaire
+        (`must_change_password`) ne sert qu'à le remplacer.
+        """
         s = services()
         opened = s.use_cases.sign_in.sign_in(data["identifier"], data["password"])
         return {
@@ -108,19 +89,28 @@ class Sessions(MethodView):
 class CurrentSession(MethodView):
     @require_member(temporary_allowed=True)
     @blp.response(204)
+    @documented_errors(blp, *BEARER_ERRORS)
     @blp.doc(**BEARER)
     def delete(self) -> None:
-        """Sign out: this session's token stops working at once."""
+        """Se déconnecter
+
+        Le jeton de cette session cesse aussitôt de fonctionner.
+        """
         services().use_cases.sign_in.sign_out(g.session.digest)
 
 
 @blp.route("/me")
 class Me(MethodView):
     @require_member(temporary_allowed=True)
-    @blp.response(200, MeSchema)
+    @blp.response(200, MeSchema, example=examples.ME)
+    @documented_errors(blp, *BEARER_ERRORS)
     @blp.doc(**BEARER)
     def get(self) -> dict[str, Any]:
-        """The portal view of the signed-in member."""
+        """Mon espace
+
+        Le membre connecté : identité, rubriques auxquelles il a droit, bénéficiaires de ses
+        contrats santé, alertes et question secrète.
+        """
         view = services().use_cases.member_space.me(g.session.account_id)
         return {
             "identifier": view.identifier,
@@ -138,12 +128,19 @@ class Me(MethodView):
 @blp.route("/me/password")
 class MyPassword(MethodView):
     @require_member(temporary_allowed=True)
-    @blp.arguments(PasswordChangeSchema)
+    @blp.arguments(PasswordChangeSchema, example=examples.PASSWORD_CHANGE)
     @blp.response(204)
-    @blp.alt_response(422, description="validation_error (wrong current password) or weak_password")
+    @documented_errors(
+        blp, *BEARER_ERRORS, *JSON_BODY, "weak_password", "conflict",
+        invalid=("current_password", INCORRECT), validation_error=WRONG_CONFIRMATION,
+    )
     @blp.doc(**BEARER)
     def put(self, data: dict[str, Any]) -> None:
-        """Replace the password (the temporary one at first sign-in); other sessions end."""
+        """Changer mon mot de passe
+
+        Remplace le mot de passe (le temporaire à la première connexion) : 12 à 64 caractères,
+        ni courant ni personnel. Les autres sessions sont fermées et un avis part par e-mail.
+        """
         services().use_cases.sign_in.change_password(
             g.session.account_id,
             data["current_password"],
@@ -155,28 +152,41 @@ class MyPassword(MethodView):
 @blp.route("/me/email")
 class MyEmail(MethodView):
     @require_member()
-    @blp.arguments(EmailChangeSchema)
-    @blp.response(202, MessageSchema)
+    @blp.arguments(EmailChangeSchema, example=examples.EMAIL_CHANGE)
+    @blp.response(202, MessageSchema, example=EMAIL_CHANGE_ANSWER)
+    @documented_errors(
+        blp, *MEMBER_SESSION, *JSON_BODY, "conflict",
+        invalid=("password", INCORRECT), validation_error=WRONG_CONFIRMATION,
+    )
     @blp.doc(**BEARER)
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
-        """Modifier mes infos: a single-use code goes to the new address."""
+        """Modifier mon adresse e-mail
+
+        Un code de vérification à usage unique, valable 24 heures, part vers la nouvelle
+        adresse ; le changement se fait quand il revient (POST /api/v1/email-verifications).
+        """
         services().use_cases.recovery.request_email_change(
             g.session.account_id, data["new_email"], data["password"]
         )
-        return {
-            "message": "Un code de vérification est envoyé à la nouvelle adresse ; votre adresse "
-            "actuelle reste enregistrée jusqu'à sa confirmation."
-        }
+        return EMAIL_CHANGE_ANSWER
 
 
 @blp.route("/me/secret-question")
 class MySecretQuestion(MethodView):
     @require_member()
-    @blp.arguments(SecretQuestionSchema)
+    @blp.arguments(SecretQuestionSchema, example=examples.SECRET_QUESTION)
     @blp.response(204)
+    @documented_errors(
+        blp, *MEMBER_SESSION, *JSON_BODY, "conflict",
+        invalid=("password", INCORRECT), validation_error=WRONG_CONFIRMATION,
+    )
     @blp.doc(**BEARER)
     def put(self, data: dict[str, Any]) -> None:
-        """Set the secret question; the answer is kept only as a hash of its normalised form."""
+        """Choisir ma question secrète
+
+        La réponse n'est gardée que sous forme d'empreinte de sa forme normalisée (casse,
+        accents, espaces, tirets et apostrophes ignorés).
+        """
         services().use_cases.sign_in.set_secret_question(
             g.session.account_id, data["question"], data["answer"], data["password"]
         )
@@ -185,58 +195,42 @@ class MySecretQuestion(MethodView):
 @blp.route("/me/alerts")
 class MyAlerts(MethodView):
     @require_member()
-    @blp.arguments(AlertsSchema)
-    @blp.response(200, AlertsSchema)
+    @blp.arguments(AlertsSchema, example={"reimbursements": True})
+    @blp.response(200, AlertsSchema, example={"reimbursements": True})
+    @documented_errors(
+        blp, *MEMBER_SESSION, *JSON_BODY, "conflict",
+        invalid=("reimbursements", "true ou false attendu."),
+    )
     @blp.doc(**BEARER)
     def put(self, data: dict[str, Any]) -> dict[str, Any]:
-        """Turn reimbursement e-mail alerts on or off."""
+        """Régler mes alertes
+
+        Active ou coupe l'e-mail envoyé à chaque nouveau remboursement.
+        """
         member_space = services().use_cases.member_space
         on = member_space.set_alerts(g.session.account_id, data["reimbursements"])
         return {"reimbursements": on}
 
 
-class ClosureSchema(BaseSchema):
-    password = password_field()
-
-
-class ClosureRequestedSchema(BaseSchema):
-    request_id = fields.String(required=True)
-
-
 @blp.route("/me/closure")
 class MyClosure(MethodView):
     @require_member()
-    @blp.arguments(ClosureSchema)
-    @blp.response(202, ClosureRequestedSchema)
+    @blp.arguments(ClosureSchema, example={"password": examples.PASSWORD})
+    @blp.response(202, ClosureRequestedSchema, example={"request_id": examples.REQUEST_ID})
+    @documented_errors(
+        blp, *MEMBER_SESSION, *JSON_BODY, "conflict",
+        invalid=("password", INCORRECT), validation_error=WRONG_CONFIRMATION,
+    )
     @blp.doc(**BEARER)
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
-        """Ask for the account to be closed; a support agent decides."""
+        """Fermer mon compte
+
+        Demande la clôture du compte ; un élément `closure` entre dans la file du support,
+        qui décide.
+        """
         closure = services().use_cases.closure
         request_id = closure.request_closure(g.session.account_id, data["password"])
         return {"request_id": str(request_id)}
-
-
-class ReimbursementBeneficiarySchema(BaseSchema):
-    first_name = fields.String(allow_none=True)
-    last_name = fields.String(allow_none=True)
-
-
-class ReimbursementLineSchema(BaseSchema):
-    reimbursement_id = fields.String()
-    beneficiary = fields.Nested(ReimbursementBeneficiarySchema)
-    label = fields.String()
-    care_date = fields.String()
-    paid_at = fields.String()
-    amount = fields.String()
-
-
-class ContractReimbursementsSchema(BaseSchema):
-    contract_id = fields.String()
-    reimbursements = fields.List(fields.Nested(ReimbursementLineSchema))
-
-
-class MyReimbursementsSchema(BaseSchema):
-    contracts = fields.List(fields.Nested(ContractReimbursementsSchema))
 
 
 def twelve_months_before(instant: datetime) -> datetime:
@@ -249,11 +243,19 @@ def twelve_months_before(instant: datetime) -> datetime:
 @blp.route("/me/reimbursements")
 class MyReimbursements(MethodView):
     @require_member()
-    @blp.response(200, MyReimbursementsSchema)
-    @blp.alt_response(403, description="section_unavailable without the health section")
+    @blp.response(200, MyReimbursementsSchema, example=examples.MY_REIMBURSEMENTS)
+    @documented_errors(
+        blp, *MEMBER_SESSION, "section_unavailable",
+        section_unavailable="Le membre n'est pas adhérent principal d'un contrat santé "
+        "(rubrique `health`).",
+    )
     @blp.doc(**BEARER)
     def get(self) -> dict[str, Any]:
-        """The last 12 months of reimbursements, newest first, grouped by contract."""
+        """Mes remboursements
+
+        Les remboursements santé des 12 derniers mois, par contrat, du plus récent au plus
+        ancien (rubrique `health`).
+        """
         s = services()
         view = s.use_cases.member_space.me(g.session.account_id)
         if "health" not in view.sections:

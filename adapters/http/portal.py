@@ -12,22 +12,22 @@ from uuid import UUID
 
 from flask import current_app, request
 from flask.views import MethodView
-from marshmallow import ValidationError, fields, pre_load, validate, validates_schema
 
-from adapters.http import Blueprint
+from adapters.http import Blueprint, examples
 from adapters.http.errors import ApiError
-from adapters.http.schemas import (
-    MEMBER_NUMBER,
-    BaseSchema,
-    Day,
-    Email,
-    Str,
-    length,
-    name_field,
-    no_control_characters,
-    not_blank,
-    past_date,
+from adapters.http.openapi import JSON_BODY, documented_errors
+from adapters.http.portal_schemas import (
+    RecoveryAcceptedSchema,
+    RecoverySchema,
+    RegistrationCreatedSchema,
+    RegistrationSchema,
+    RegistrationStatusSchema,
+    SupportRequestCreatedSchema,
+    SupportRequestFormSchema,
+    VerificationSchema,
+    VerifiedSchema,
 )
+from adapters.http.schemas import IDENTIFIER, MEMBER_NUMBER
 from adapters.http.services import services
 from domain.use_cases.views import (
     RecoveryRequest,
@@ -38,8 +38,21 @@ from domain.use_cases.views import (
 
 blp = Blueprint("portal", __name__, url_prefix="/api/v1", description="Espace Client")
 
-IDEMPOTENCY_KEY = re.compile(r"\A[\x21-\x7e]{1,255}\Z")
-
+# Matched whole (fullmatch): the document shows the expression to clients as it is.
+IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+IDEMPOTENCY_KEY_HEADER = {
+    "in": "header",
+    "name": "Idempotency-Key",
+    "required": False,
+    "description": "Facultatif : rend une nouvelle tentative sans risque. Pendant 24 heures, la "
+    "même clé avec le même corps renvoie la première réponse et n'enregistre rien de nouveau ; "
+    "la même clé avec un autre corps répond 409 `conflict`. 1 à 255 caractères ASCII visibles "
+    "(ni espace ni accent), sinon 422 `validation_error`.",
+    "schema": {
+        "type": "string", "minLength": 1, "maxLength": 255, "pattern": IDEMPOTENCY_KEY.pattern,
+    },
+    "example": "activation-3f9c2b7e-0d41",
+}
 MESSAGES = {
     "accepted": "Votre compte est activé. Votre identifiant et votre mot de passe temporaire "
     "vous sont envoyés par e-mail dans les 10 minutes.",
@@ -61,103 +74,6 @@ MESSAGES = {
 }
 
 
-class RegistrationSchema(BaseSchema):
-    member_number = Str(required=True, validate=MEMBER_NUMBER)
-    last_name = name_field()
-    first_name = name_field()
-    birth_date = Day(required=True, validate=past_date)
-    email = Email(required=True, validate=length(3, 254))
-    secret_question = Str(validate=[length(3, 200), no_control_characters, not_blank])
-    secret_answer = Str(validate=[length(1, 200), no_control_characters, not_blank])
-
-    @pre_load
-    def tidy(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
-        # People type member numbers with spaces and in lower case; the directory does not.
-        number = data.get("member_number")
-        if isinstance(number, str):
-            data = {**data, "member_number": number.replace(" ", "").upper()}
-        email = data.get("email")
-        if isinstance(email, str):
-            data = {**data, "email": email.strip()}
-        return data
-
-    @validates_schema
-    def question_and_answer_together(self, data: dict[str, Any], **_: Any) -> None:
-        if ("secret_question" in data) != ("secret_answer" in data):
-            missing = "secret_answer" if "secret_question" in data else "secret_question"
-            raise ValidationError(
-                "La question secrète et sa réponse vont ensemble.", field_name=missing
-            )
-
-
-class RecoverySchema(BaseSchema):
-    member_number = Str(required=True, validate=MEMBER_NUMBER)
-    last_name = name_field()
-    first_name = name_field()
-    birth_date = Day(required=True, validate=past_date)
-    new_email = Email(validate=length(3, 254))
-    secret_answer = Str(validate=[length(1, 200), no_control_characters, not_blank])
-
-    tidy = RegistrationSchema.tidy
-
-    @validates_schema
-    def email_and_answer_together(self, data: dict[str, Any], **_: Any) -> None:
-        if ("new_email" in data) != ("secret_answer" in data):
-            missing = "secret_answer" if "new_email" in data else "new_email"
-            raise ValidationError(
-                "La nouvelle adresse et la réponse à la question secrète vont ensemble.",
-                field_name=missing,
-            )
-
-
-class RecoveryAcceptedSchema(BaseSchema):
-    message = fields.String(required=True)
-
-
-class VerificationSchema(BaseSchema):
-    token = Str(required=True, validate=[length(1, 64), not_blank])
-
-
-class VerifiedSchema(BaseSchema):
-    email = fields.String(required=True)
-
-
-class SupportRequestFormSchema(BaseSchema):
-    kind = Str(
-        required=True,
-        validate=validate.OneOf(
-            ("email_update", "closure", "other"),
-            error="Valeur attendue : email_update, closure ou other.",
-        ),
-    )
-    last_name = name_field()
-    first_name = name_field()
-    message = Str(required=True, validate=[length(1, 2000), no_control_characters, not_blank])
-    member_number = Str(validate=MEMBER_NUMBER)
-    birth_date = Day(validate=past_date)
-    identifier = Str(validate=validate.Regexp(r"\A[0-9]{8}\Z", error="8 chiffres attendus."))
-    email = Email(validate=length(3, 254))
-    new_email = Email(validate=length(3, 254))
-
-    tidy = RegistrationSchema.tidy
-
-
-class SupportRequestCreatedSchema(BaseSchema):
-    request_id = fields.String(required=True)
-
-
-class RegistrationCreatedSchema(BaseSchema):
-    registration_id = fields.String(required=True)
-    status = fields.String(required=True)
-    reason = fields.String()
-    message = fields.String(required=True)
-
-
-class RegistrationStatusSchema(RegistrationCreatedSchema):
-    created_at = fields.String(required=True)
-    decided_at = fields.String()
-
-
 def _answer(view: RegistrationView, *, with_instants: bool) -> dict[str, Any]:
     body: dict[str, Any] = {"registration_id": str(view.registration_id), "status": view.status}
     if view.reason:
@@ -174,7 +90,7 @@ def _idempotency() -> tuple[str, str] | None:
     key = request.headers.get("Idempotency-Key")
     if key is None:
         return None
-    if not IDEMPOTENCY_KEY.match(key):
+    if not IDEMPOTENCY_KEY.fullmatch(key):
         raise ApiError(
             "validation_error",
             errors={"Idempotency-Key": ["1 à 255 caractères ASCII visibles."]},
@@ -185,15 +101,40 @@ def _idempotency() -> tuple[str, str] | None:
     return key, hmac.new(secret, canonical.encode(), hashlib.sha256).hexdigest()
 
 
+def _registered(status: str, reason: str | None = None) -> dict[str, Any]:
+    body = {"registration_id": examples.REGISTRATION_ID, "status": status}
+    return {"value": {**body, **({"reason": reason} if reason else {}),
+                      "message": MESSAGES[reason or status]}}
+
+
 @blp.route("/registrations")
 class Registrations(MethodView):
-    @blp.arguments(RegistrationSchema)
-    @blp.response(201, RegistrationCreatedSchema)
-    @blp.alt_response(409, description="Idempotency-Key reused with another body")
-    @blp.alt_response(429, description="Credentials e-mail cap reached for this account")
-    @blp.alt_response(503, description="Event store or broker unreachable; nothing recorded")
+    @blp.arguments(RegistrationSchema, example=examples.REGISTRATION)
+    @blp.response(201, RegistrationCreatedSchema, examples={
+        "accepted": _registered("accepted"),
+        "identity_review": _registered("identity_review"),
+        "refused": _registered("refused", "not_principal_member"),
+    })
+    @documented_errors(
+        blp, *JSON_BODY, "conflict", "rate_limited",
+        invalid=("birth_date", "Date passée attendue."),
+        validation_error="Un champ est invalide, ou l'en-tête Idempotency-Key n'a pas la forme "
+        "attendue.",
+        conflict="La même Idempotency-Key est revenue avec un autre corps, ou une requête "
+        "concurrente l'a emporté ; rien n'a été enregistré.",
+        rate_limited="Trop de demandes depuis cette adresse (ACCOUNTS_RATE_LIMITS), ou déjà "
+        "3 e-mails d'identifiants envoyés à ce compte en 24 heures ; réessayer après "
+        "`Retry-After` secondes.",
+    )
+    @blp.doc(parameters=[IDEMPOTENCY_KEY_HEADER])
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
-        """Activer mon compte: decide a registration request."""
+        """Activer mon compte
+
+        Décide une demande d'inscription : compte ouvert et identifiants envoyés par e-mail
+        (`accepted`), vérification par le support (`identity_review`) ou refus motivé
+        (`refused` et `reason`). Une nouvelle demande pendant la vérification renvoie la même
+        inscription.
+        """
         s = services()
         idempotency = _idempotency()
         s.outbox.check()
@@ -204,10 +145,17 @@ class Registrations(MethodView):
 
 @blp.route("/registrations/<registration_id>")
 class Registration(MethodView):
-    @blp.response(200, RegistrationStatusSchema)
-    @blp.alt_response(404, description="Unknown registration")
+    @blp.response(200, RegistrationStatusSchema, example={
+        **_registered("approved")["value"],
+        "created_at": examples.CREATED_AT, "decided_at": examples.DECIDED_AT,
+    })
+    @documented_errors(blp, "not_found", not_found="Inscription inconnue.")
     def get(self, registration_id: str) -> dict[str, Any]:
-        """Where a registration stands."""
+        """Suivre une inscription
+
+        Où en est une demande d'inscription, y compris la décision du support après une
+        vérification d'identité (`approved` ou `rejected`).
+        """
         try:
             key = UUID(registration_id)
         except ValueError:
@@ -224,11 +172,19 @@ RECOVERY_ANSWER = {
 
 @blp.route("/recoveries")
 class Recoveries(MethodView):
-    @blp.arguments(RecoverySchema)
-    @blp.response(202, RecoveryAcceptedSchema)
-    @blp.alt_response(429, description="Too many recoveries from this address")
+    @blp.arguments(RecoverySchema, example=examples.HELENE)
+    @blp.response(202, RecoveryAcceptedSchema, example=RECOVERY_ANSWER)
+    @documented_errors(
+        blp, *JSON_BODY, "rate_limited", invalid=("member_number", MEMBER_NUMBER.error)
+    )
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
-        """Codes d'accès oubliés ? The same answer whether or not anything matched."""
+        """Codes d'accès oubliés ?
+
+        Si l'identité correspond à un compte ouvert, l'identifiant et un nouveau mot de passe
+        temporaire partent par e-mail (à une nouvelle adresse avec `new_email` et la bonne
+        `secret_answer`). La réponse est la même, dans le même délai, que quelque chose
+        corresponde ou non.
+        """
         started = time.monotonic()
         s = services()
         s.outbox.check()
@@ -242,20 +198,33 @@ class Recoveries(MethodView):
 
 @blp.route("/email-verifications")
 class EmailVerifications(MethodView):
-    @blp.arguments(VerificationSchema)
-    @blp.response(200, VerifiedSchema)
-    @blp.alt_response(404, description="Unknown, used or expired code")
+    @blp.arguments(VerificationSchema, example={"token": "CODEEXEMPLE00000"})
+    @blp.response(200, VerifiedSchema, example={"email": examples.NEW_EMAIL})
+    @documented_errors(
+        blp, *JSON_BODY, "not_found", "conflict", invalid=("token", "Champ obligatoire."),
+        not_found="Code inconnu, déjà utilisé ou expiré.",
+    )
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
-        """Confirm an e-mail change with the code sent to the new address (no session needed)."""
+        """Confirmer une nouvelle adresse e-mail
+
+        Avec le code de vérification envoyé à la nouvelle adresse ; sans session, le code peut
+        être saisi sur un autre appareil. Un avis part vers l'ancienne adresse.
+        """
         return {"email": services().use_cases.recovery.verify_email(data["token"])}
 
 
 @blp.route("/support-requests")
 class SupportRequests(MethodView):
-    @blp.arguments(SupportRequestFormSchema)
-    @blp.response(202, SupportRequestCreatedSchema)
-    @blp.alt_response(429, description="Too many requests from this address")
+    @blp.arguments(SupportRequestFormSchema, example=examples.SUPPORT_REQUEST)
+    @blp.response(202, SupportRequestCreatedSchema, example={"request_id": examples.REQUEST_ID})
+    @documented_errors(
+        blp, *JSON_BODY, "conflict", "rate_limited", invalid=("identifier", IDENTIFIER.error)
+    )
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
-        """For someone who cannot sign in: the request becomes an item in the support queue."""
+        """Écrire au support
+
+        Pour qui ne peut pas se connecter : changement d'adresse e-mail, clôture ou autre
+        demande. La demande devient un élément de la file du support.
+        """
         request_id = services().use_cases.support.submit_support_request(SupportRequestForm(**data))
         return {"request_id": str(request_id)}

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
+
+from adapters.http.errors import STATUS
 
 # Cc: C0 and C1 controls. Cf: format characters, among them the bidirectional overrides and
 # isolates (U+202A-U+202E, U+2066-U+2069) that make a name or a message read, in the console or
@@ -159,6 +162,34 @@ def name_field(**kwargs: Any) -> Str:
     return Str(required=True, validate=[length(1, 100), no_control_characters, not_blank], **kwargs)
 
 
-MEMBER_NUMBER = validate.Regexp(
-    r"\A[A-Z0-9]{1,20}\Z", error="Numéro d'adhérent : 1 à 20 lettres majuscules ou chiffres."
+class FullMatch(validate.Regexp):
+    """validate.Regexp over the whole value. The expression is written `^...$` because apispec
+    copies it into the OpenAPI document as `pattern`, which clients read with their own
+    (ECMA-262) engines, where `\\A` and `\\Z` mean something else or nothing. It is matched with
+    re.fullmatch, not re.match: Python's `$` also matches before a final "\\n"."""
+
+    def __call__(self, value: str) -> str:
+        if self.regex.fullmatch(value) is None:
+            raise ValidationError(self._format_error(value))
+        return value
+
+
+MEMBER_NUMBER = FullMatch(
+    r"^[A-Z0-9]{1,20}$", error="Numéro d'adhérent : 1 à 20 lettres majuscules ou chiffres."
 )
+IDENTIFIER = FullMatch(r"^[0-9]{8}$", error="8 chiffres attendus.")
+
+
+def listed(values: Iterable[str], **kwargs: Any) -> fields.String:
+    """An output string whose possible values the document lists. Dumped as it is: the list
+    is for the reader, the view decides the value."""
+    return fields.String(metadata={"enum": [str(v) for v in values]}, **kwargs)
+
+
+class ErrorSchema(Schema):
+    """The contract's error shape with its codes listed (errors.py's table): the one for
+    app.py's ContractApi.ERROR_SCHEMA, the document's `Error` component."""
+
+    code = listed(tuple(STATUS), required=True)
+    message = fields.String(required=True)
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))

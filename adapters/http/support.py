@@ -8,105 +8,42 @@ from uuid import UUID
 
 from flask import g
 from flask.views import MethodView
-from marshmallow import fields, validate
 
-from adapters.http import Blueprint
+from adapters.http import Blueprint, examples
 from adapters.http.auth import BEARER, require_staff
 from adapters.http.errors import ApiError
-from adapters.http.schemas import BaseSchema, Email, Str, length, no_control_characters
+from adapters.http.openapi import BEARER_ERRORS, JSON_BODY, documented_errors
 from adapters.http.services import services
+from adapters.http.support_schemas import (
+    QUEUE_MAX_LIMIT,
+    AcceptedSchema,
+    AccountSummarySchema,
+    DecidedRegistrationSchema,
+    QueueItemDetailSchema,
+    QueueItemSchema,
+    QueuePageSchema,
+    QueueQuerySchema,
+    RegistrationDecisionSchema,
+    RequestDecisionSchema,
+    RequestSchema,
+    one_of,
+)
 from domain.account import Account
 from domain.states import AccountStatus
 from domain.support_request import SupportRequest
-from projections.support_queue import KINDS, decode_cursor, encode_cursor, item_view
+from projections.support_queue import decode_cursor, encode_cursor, item_view
+
+__all__ = [  # the schemas live in support_schemas.py
+    "QUEUE_MAX_LIMIT", "AcceptedSchema", "AccountSummarySchema", "DecidedRegistrationSchema",
+    "QueueItemDetailSchema", "QueueItemSchema", "QueuePageSchema", "QueueQuerySchema",
+    "RegistrationDecisionSchema", "RequestDecisionSchema", "RequestSchema", "account_summary",
+    "blp", "one_of", "request_view",
+]
 
 blp = Blueprint("support", __name__, url_prefix="/api/v1/support", description="Support")
-
-QUEUE_MAX_LIMIT = 200
-
-
-def one_of(choices: tuple[str, ...] | list[str]) -> validate.OneOf:
-    return validate.OneOf(choices, error="Valeur attendue : " + ", ".join(choices) + ".")
-
-
-class QueueQuerySchema(BaseSchema):
-    kind = Str(validate=one_of(KINDS))
-    status = Str(load_default="open", validate=one_of(("open", "closed")))
-    limit = fields.Integer(
-        load_default=50,
-        validate=validate.Range(1, QUEUE_MAX_LIMIT, error=f"Entre 1 et {QUEUE_MAX_LIMIT}."),
-        error_messages={"invalid": "Nombre entier attendu."},
-    )
-    cursor = Str(validate=length(1, 100))
-
-
-class QueueItemSchema(BaseSchema):
-    item_id = fields.String(required=True)
-    kind = fields.String(required=True)
-    status = fields.String(required=True)
-    created_at = fields.String(required=True)
-    summary = fields.String(required=True)
-    registration_id = fields.String()
-    identifier = fields.String()
-    request_id = fields.String()
-
-
-class QueuePageSchema(BaseSchema):
-    items = fields.List(fields.Nested(QueueItemSchema), required=True)
-    next_cursor = fields.String(allow_none=True, required=True)
-
-
-class QueueItemDetailSchema(QueueItemSchema):
-    closed_at = fields.String(allow_none=True)
-    details = fields.Dict()
-    decision = fields.Dict(allow_none=True)
-
-
-class RegistrationDecisionSchema(BaseSchema):
-    decision = Str(required=True, validate=one_of(("approve", "reject")))
-    note = Str(load_default="", validate=[length(0, 2000), no_control_characters])
-
-
-class RequestDecisionSchema(BaseSchema):
-    decision = Str(required=True, validate=one_of(("accept", "reject")))
-    note = Str(load_default="", validate=[length(0, 2000), no_control_characters])
-    new_email = Email(validate=length(3, 254))
-
-
-class DecidedRegistrationSchema(BaseSchema):
-    registration_id = fields.String(required=True)
-    status = fields.String(required=True)
-    created_at = fields.String(required=True)
-    decided_at = fields.String()
-
-
-class RequestSchema(BaseSchema):
-    request_id = fields.String(required=True)
-    kind = fields.String(required=True)
-    status = fields.String(required=True)
-    created_at = fields.String(required=True)
-    decided_at = fields.String(allow_none=True)
-    agent = fields.String(allow_none=True)
-    note = fields.String(allow_none=True)
-
-
-class AccountSummarySchema(BaseSchema):
-    identifier = fields.String(required=True)
-    status = fields.String(required=True)
-    created_at = fields.String(required=True)
-    email = fields.String(allow_none=True)
-    member_number = fields.String(allow_none=True)
-    first_name = fields.String(allow_none=True)
-    last_name = fields.String(allow_none=True)
-    locked_until = fields.String(allow_none=True)
-    has_signed_in = fields.Boolean()
-    must_change_password = fields.Boolean()
-    credentials_email = fields.Dict(allow_none=True)
-
-
-class AcceptedSchema(BaseSchema):
-    message = fields.String(required=True)
-
+UNKNOWN_ACCOUNT = "Aucun compte n'a cet identifiant."
+RESENT = {"message": "Un nouveau mot de passe temporaire est envoyé au membre."}
+DECISION_ERRORS = (*BEARER_ERRORS, *JSON_BODY, "not_found", "already_decided", "conflict")
 
 def _uuid(text: str) -> UUID:
     try:
@@ -157,10 +94,18 @@ def account_summary(account: Account) -> dict[str, Any]:
 class Queue(MethodView):
     @require_staff("support")
     @blp.arguments(QueueQuerySchema, location="query")
-    @blp.response(200, QueuePageSchema)
+    @blp.response(200, QueuePageSchema, example=examples.QUEUE_PAGE)
+    @documented_errors(
+        blp, *BEARER_ERRORS, "validation_error", invalid=("limit", "Entre 1 et 200."),
+    )
     @blp.doc(**BEARER)
     def get(self, query: dict[str, Any]) -> dict[str, Any]:
-        """The queue, oldest first; `next_cursor` continues it (stable as new items arrive)."""
+        """File du support
+
+        Les éléments, du plus ancien au plus récent, par type et par état (ouverts par
+        défaut) ; `next_cursor` donne la page suivante, stable quand de nouveaux éléments
+        arrivent.
+        """
         after = None
         if "cursor" in query:
             after = decode_cursor(query["cursor"])
@@ -178,11 +123,15 @@ class Queue(MethodView):
 @blp.route("/queue/<item_id>")
 class QueueItem(MethodView):
     @require_staff("support")
-    @blp.response(200, QueueItemDetailSchema)
-    @blp.alt_response(404, description="Unknown item")
+    @blp.response(200, QueueItemDetailSchema, example=examples.QUEUE_ITEM_DETAIL)
+    @documented_errors(blp, *BEARER_ERRORS, "not_found", not_found="Élément inconnu.")
     @blp.doc(**BEARER)
     def get(self, item_id: str) -> dict[str, Any]:
-        """An item with its details: for identity_review, both spellings of the names."""
+        """Un élément de la file
+
+        Avec ses détails : pour une vérification d'identité, les nom et prénom déclarés à côté
+        de ceux de l'annuaire ; une fois traité, la décision.
+        """
         row = services().support_queue.get_item(item_id)
         if row is None:
             raise ApiError("not_found")
@@ -197,12 +146,21 @@ class QueueItem(MethodView):
 @blp.route("/registrations/<registration_id>/decision")
 class RegistrationDecision(MethodView):
     @require_staff("support")
-    @blp.arguments(RegistrationDecisionSchema)
-    @blp.response(200, DecidedRegistrationSchema)
-    @blp.alt_response(409, description="already_decided")
+    @blp.arguments(RegistrationDecisionSchema, example=examples.REGISTRATION_DECISION)
+    @blp.response(200, DecidedRegistrationSchema, example=examples.DECIDED_REGISTRATION)
+    @documented_errors(
+        blp, *DECISION_ERRORS, invalid=("decision", "Valeur attendue : approve, reject."),
+        not_found="Inscription inconnue.",
+        conflict="Un compte est déjà ouvert pour cet adhérent, ou une modification concurrente "
+        "l'a emporté ; rien n'a été enregistré.",
+    )
     @blp.doc(**BEARER)
     def post(self, data: dict[str, Any], registration_id: str) -> dict[str, Any]:
-        """Approve (account opened, credentials e-mailed) or reject (a French e-mail says so)."""
+        """Décider une vérification d'identité
+
+        `approve` ouvre le compte et envoie les identifiants ; `reject` envoie un e-mail de
+        refus. La décision est enregistrée avec le nom de l'agent et sa note.
+        """
         s = services()
         s.outbox.check()
         view = s.use_cases.support.decide_registration(
@@ -221,12 +179,21 @@ class RegistrationDecision(MethodView):
 @blp.route("/requests/<request_id>/decision")
 class RequestDecision(MethodView):
     @require_staff("support")
-    @blp.arguments(RequestDecisionSchema)
-    @blp.response(200, RequestSchema)
-    @blp.alt_response(409, description="already_decided")
+    @blp.arguments(RequestDecisionSchema, example=examples.REQUEST_DECISION)
+    @blp.response(200, RequestSchema, example=examples.DECIDED_REQUEST)
+    @documented_errors(
+        blp, *DECISION_ERRORS, invalid=("decision", "Valeur attendue : accept, reject."),
+        not_found="Demande inconnue.",
+        conflict="La demande ne peut pas être acceptée ainsi (aucun compte concerné, pas de "
+        "nouvelle adresse, compte clôturé), ou une modification concurrente l'a emporté.",
+    )
     @blp.doc(**BEARER)
     def post(self, data: dict[str, Any], request_id: str) -> dict[str, Any]:
-        """Accept or reject a request: an accepted closure closes the account."""
+        """Décider une demande
+
+        Accepter un changement d'adresse change l'e-mail et envoie de nouveaux identifiants ;
+        accepter une clôture ferme le compte et efface les données personnelles du membre.
+        """
         s = services()
         s.outbox.check()
         request = s.use_cases.support.decide_request(
@@ -239,32 +206,51 @@ class RequestDecision(MethodView):
 @blp.route("/accounts/<identifier>")
 class SupportAccount(MethodView):
     @require_staff("support")
-    @blp.response(200, AccountSummarySchema)
-    @blp.alt_response(404, description="Unknown identifier")
+    @blp.response(200, AccountSummarySchema, example=examples.ACCOUNT_SUMMARY)
+    @documented_errors(blp, *BEARER_ERRORS, "not_found", not_found=UNKNOWN_ACCOUNT)
     @blp.doc(**BEARER)
     def get(self, identifier: str) -> dict[str, Any]:
-        """An account as support sees it; a closed one shows no personal data."""
+        """Un compte
+
+        Le compte tel que le support le voit : état, blocage, dernier e-mail d'identifiants ;
+        un compte clôturé ne montre plus de données personnelles.
+        """
         return account_summary(services().use_cases.support.account_for_support(identifier))
 
 
 @blp.route("/accounts/<identifier>/credentials")
 class SupportCredentials(MethodView):
     @require_staff("support")
-    @blp.response(202, AcceptedSchema)
+    @blp.response(202, AcceptedSchema, example=RESENT)
+    @documented_errors(
+        blp, *BEARER_ERRORS, "not_found", "conflict", not_found=UNKNOWN_ACCOUNT,
+        conflict="Compte clôturé, ou une modification concurrente l'a emporté.",
+    )
     @blp.doc(**BEARER)
     def post(self, identifier: str) -> dict[str, Any]:
-        """Re-send the credentials: a new temporary password (not capped)."""
+        """Renvoyer les identifiants
+
+        Un nouveau mot de passe temporaire part par e-mail avec l'identifiant ; ces envois ne
+        sont pas plafonnés.
+        """
         s = services()
         s.outbox.check()
         s.use_cases.support.resend_credentials(identifier, g.staff.name)
-        return {"message": "Un nouveau mot de passe temporaire est envoyé au membre."}
+        return RESENT
 
 
 @blp.route("/accounts/<identifier>/unlock")
 class SupportUnlock(MethodView):
     @require_staff("support")
-    @blp.response(200, AccountSummarySchema)
+    @blp.response(200, AccountSummarySchema, example=examples.ACCOUNT_SUMMARY)
+    @documented_errors(
+        blp, *BEARER_ERRORS, "not_found", "conflict", not_found=UNKNOWN_ACCOUNT,
+        conflict="Compte clôturé, ou une modification concurrente l'a emporté.",
+    )
     @blp.doc(**BEARER)
     def post(self, identifier: str) -> dict[str, Any]:
-        """Lift a lockout before its 15 minutes are over."""
+        """Débloquer un compte
+
+        Lève un blocage avant la fin de ses 15 minutes.
+        """
         return account_summary(services().use_cases.support.unlock(identifier, g.staff.name))

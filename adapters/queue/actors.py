@@ -11,15 +11,10 @@ from uuid import UUID
 import dramatiq
 from dramatiq.middleware import CurrentMessage
 
-from adapters.mail import (
-    MailSender,
-    credentials_email,
-    notice_email,
-    reimbursement_alert_email,
-    rejection_email,
-    verification_email,
-)
+from adapters.mail import MailSender
+from adapters.mail_messages import MailComposer
 from adapters.metrics import observe_email
+from adapters.settings import Settings
 from domain.mail import MailOutcome
 from domain.use_cases.claims import Claims
 from domain.use_cases.mail_delivery import MailDelivery
@@ -55,7 +50,11 @@ def declare_actors(
     claims: Claims,
     mailer: MailSender,
     mail_from: str,
+    # The e-mails' links; the class attribute is the setting's default.
+    portal_url: str = Settings.portal_url,
 ) -> Actors:
+    mail = MailComposer(mail_from, portal_url)
+
     def actor(fn):
         return dramatiq.actor(
             fn, broker=broker, queue_name="mail", time_limit=2 * MINUTE_MS, **RETRIES
@@ -67,8 +66,8 @@ def declare_actors(
         issued = delivery.issue_temporary_password(UUID(account_id), request_id)
         if issued is None:
             return  # already sent, superseded, or the account is closed
-        message = credentials_email(
-            mail_from, issued.email, issued.identifier, issued.temporary_password, issued.reason
+        message = mail.credentials(
+            issued.email, issued.identifier, issued.temporary_password, issued.reason
         )
         try:
             mailer.send(message)
@@ -86,7 +85,7 @@ def declare_actors(
         """A fresh single-use code for the pending e-mail change, to the new address."""
         issued = delivery.issue_email_verification(UUID(account_id), request_id)
         if issued is not None:
-            mailer.send(verification_email(mail_from, issued.email, issued.code))
+            mailer.send(mail.verification(issued.email, issued.code))
             sent("email_verification", account_id)
 
     @actor
@@ -96,7 +95,7 @@ def declare_actors(
         notice = delivery.notice_to_send(UUID(account_id), version, to)
         if notice is None:
             return  # sent already, or nobody left to tell
-        mailer.send(notice_email(mail_from, notice.email, notice.event_type))
+        mailer.send(mail.notice(notice.email, notice.event_type, notice.locked_until))
         delivery.record_notice(UUID(account_id), version, MailOutcome.SENT)
         sent(f"notice:{notice.event_type}", account_id)
 
@@ -106,7 +105,7 @@ def declare_actors(
         email = delivery.rejection_to_send(UUID(registration_id))
         if email is None:
             return  # sent already, or nobody left to tell
-        mailer.send(rejection_email(mail_from, email))
+        mailer.send(mail.rejection(email))
         delivery.record_rejection_email(UUID(registration_id), MailOutcome.SENT)
         sent("rejection", registration_id)
 
@@ -117,9 +116,8 @@ def declare_actors(
         if found is None:
             return  # sent already, or nobody to send it to (recorded as skipped)
         account_id, alert = found
-        mailer.send(reimbursement_alert_email(
-            mail_from, alert.email, alert.beneficiary_first_name, alert.amount,
-            alert.care_date.strftime("%d/%m/%Y"),
+        mailer.send(mail.reimbursement_alert(
+            alert.email, alert.beneficiary_first_name, alert.amount, alert.care_date
         ))
         claims.record_alert_sent(UUID(reimbursement_id), account_id)
         sent("reimbursement_alert", str(account_id))

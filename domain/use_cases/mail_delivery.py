@@ -4,7 +4,8 @@ the address of a notice, the outcome of every send. A message run twice sends on
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from domain.account import CAPPED_REASONS, Account
@@ -21,6 +22,14 @@ from domain.ports import Ports
 from domain.use_cases.views import IssuedCredentials, IssuedVerification, Notice
 
 TEMPORARY_PASSWORD_LIFETIME = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class NoticeToSend(Notice):
+    """A notice and what its e-mail tells beyond the event's type: when a lock ends."""
+
+    locked_until: datetime | None = None
+
 
 class MailDelivery:
     def __init__(self, store: AccountLifecycle, ports: Ports):
@@ -125,7 +134,7 @@ class MailDelivery:
 
     def notice_to_send(
         self, account_id: UUID, version: int, to: str | None = None
-    ) -> Notice | None:
+    ) -> NoticeToSend | None:
         """The notice of the account's event at `version`, to `to` when the message carries
         the address (read before an erasure), or None: its outcome is recorded, or nobody is
         left to tell (recorded now)."""
@@ -141,7 +150,9 @@ class MailDelivery:
         if to == ERASED:
             self.record_notice(account_id, version, MailOutcome.NO_RECIPIENT)
             return None
-        return Notice(kind, to)
+        # The event's own end of the lock: a later lock or unlock does not change this one's.
+        until = event.until if kind == "AccountLocked" else None
+        return NoticeToSend(kind, to, locked_until=until)
 
     @patient
     @retried

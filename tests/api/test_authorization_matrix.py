@@ -25,7 +25,11 @@ What each kind of route answers:
   token into its sign-in form; bearer headers play no part, so every caller without a console
   session gets the same answer: the sign-in page (200), a redirect to it from every other page,
   a 401 sign-in page for a form without a token. `test_the_console_opens_to_a_support_token_only`
-  covers what each role's token does when typed into the console's form.
+  covers what each role's token does when typed into the console's form;
+- the member portal's pages (/, /activer, /mon-espace...): the same on a member's cookie
+  session: public pages and their forms answer everyone alike (an empty form: the API's 422),
+  a member's page without the cookie sends to /connexion (tests/api/test_portal_pages*.py test
+  the signed-in side).
 
 Allowed callers must get the route's contract answer (`Rule.ok`, never 401/403); every request
 carries a valid body, so a refusal is never a validation error in disguise. Both engines run
@@ -65,6 +69,7 @@ from tests.helpers import (
     make_settings,
     read_mail,
     settle,
+    text_of,
 )
 
 # The callers.
@@ -84,6 +89,7 @@ UNKNOWN_TOKEN = "Zm9vYmFyYmF6cXV4LW5vdC1hLXJlYWwtdG9rZW4tYXQtYWxs"  # 43+ url-sa
 
 PUBLIC = "public"
 CONSOLE = "console"  # the support console's HTML pages (cookie session, CSRF)
+PAGES = "pages"  # the member portal's HTML pages: the same, with a member's cookie session
 MEMBER_ONLY = "member"  # a member's own session, not one opened with a temporary password
 MEMBER_OR_TEMPORARY = "member+temporary"  # also a temporary-password session
 ROLE = {SUPPORT: "staff:support", AUDITOR: "staff:auditor", CLAIMS: "staff:claims"}
@@ -94,7 +100,7 @@ REFUSAL_CODES = {"authentication_required", "forbidden", "password_change_requir
 
 def refusal(access: str, caller: str) -> tuple[int, str] | None:
     """The contract's refusal for this caller on a route with this access, or None if allowed."""
-    if access in (PUBLIC, CONSOLE):
+    if access in (PUBLIC, CONSOLE, PAGES):
         return None  # bearer tokens play no part there
     if caller in NO_IDENTITY:
         return 401, "authentication_required"
@@ -177,6 +183,13 @@ def ok(*statuses: int) -> frozenset[int]:
     return frozenset(statuses)
 
 
+PUBLIC_PAGES = ("/activer", "/connexion", "/codes-oublies", "/verification-email", "/contact")
+MEMBER_PAGES = ("/mon-espace", "/mon-espace/remboursements", "/mon-espace/infos",
+                "/mon-espace/fermeture", "/mon-espace/nouveau-mot-de-passe")
+MEMBER_FORMS = ("/mon-espace/infos/email", "/mon-espace/infos/mot-de-passe",
+                "/mon-espace/infos/question", "/mon-espace/infos/alertes",
+                "/mon-espace/fermeture", "/mon-espace/nouveau-mot-de-passe")
+
 RULES: dict[tuple[str, str], Rule] = {
     # Public: the portal front-end.
     ("POST", "/api/v1/registrations"): Rule(PUBLIC, ok(201), body={**NOBODY, "email": "x@y.org"}),
@@ -238,6 +251,18 @@ RULES: dict[tuple[str, str], Rule] = {
     ),
     # Flask's own static route: the app has no static folder, so nothing is ever there.
     ("GET", "/static/<path:filename>"): Rule(PUBLIC, ok(404)),
+    # The member portal's pages: no cookie session, whatever the bearer header says. The forms
+    # are posted empty: the API's 422, shown on the page; a member's page sends to sign-in.
+    ("GET", "/"): Rule(PAGES, ok(200)),
+    ("GET", "/assets/<path:filename>"): Rule(PAGES, ok(200), params={"filename": "portal_css"}),
+    **{("GET", path): Rule(PAGES, ok(200)) for path in PUBLIC_PAGES},
+    **{("POST", path): Rule(PAGES, ok(422), form={}) for path in PUBLIC_PAGES},
+    ("GET", "/activer/suivi/<registration_id>"): Rule(PAGES, ok(200)),
+    **{("GET", path): Rule(PAGES, ok(302), location="/connexion") for path in MEMBER_PAGES},
+    **{
+        ("POST", path): Rule(PAGES, ok(302), form={}, location="/connexion")
+        for path in (*MEMBER_FORMS, "/deconnexion")
+    },
     # The support console: no console session, whatever the bearer header says.
     ("GET", "/support/"): Rule(CONSOLE, ok(200)),
     ("POST", "/support/"): Rule(CONSOLE, ok(401), form={}),  # the form without a token
@@ -332,7 +357,7 @@ def _issued(services, email: str) -> tuple[str, str]:
     drain(services)
     issued = [
         credentials(m) for m in read_mail(services.settings.mail.directory)
-        if m["To"] == email and "Mot de passe temporaire" in m.get_content()
+        if m["To"] == email and "Mot de passe temporaire" in text_of(m)
     ]
     assert issued, f"no credentials e-mail for {email}"
     return issued[-1]
@@ -411,6 +436,7 @@ def world(request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[World]:
                 "other_identifier": members[OTHER_MEMBER][0],
                 "filename": "rien-ici.txt",
                 "swagger_css": "swagger-ui.css",
+                "portal_css": "portal.css",
             },
         )
         clock.advance(seconds=1)

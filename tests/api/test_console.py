@@ -9,7 +9,7 @@ from uuid import UUID
 import pytest
 
 from projections.support_queue import item_id
-from tests.helpers import drain, read_mail, settle
+from tests.helpers import drain, read_mail, settle, text_of
 
 HELENE = {
     "member_number": "M1000001", "last_name": "Dupré-Lefèvre", "first_name": "Hélène",
@@ -214,7 +214,7 @@ def test_approving_through_the_form_decides_the_registration(signed_in, services
     drain(services)
     [message] = read_mail(services.settings.mail.directory)
     assert message["To"] == "helene@example.org"
-    assert re.search(r"^Identifiant : \d{8}$", message.get_content(), re.M)
+    assert re.search(r"^Identifiant : \d{8}$", text_of(message), re.M)
 
 
 def test_the_agent_and_the_note_are_on_the_event(signed_in, services, review):

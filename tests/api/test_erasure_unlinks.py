@@ -30,6 +30,7 @@ from tests.helpers import (
     mails,
     settle,
     sign_in,
+    text_of,
 )
 
 CLOSED = generated_members(20, "E")
@@ -168,7 +169,7 @@ def test_registering_again_after_closure_shares_nothing_with_the_closed_account(
     again = person(CLOSED[0])
     registered = client.post("/api/v1/registrations", json=again)
     assert registered.json["status"] == "accepted", registered.json
-    welcome = [m for m in mails(services) if "Mot de passe temporaire" in m.get_content()][-1]
+    welcome = [m for m in mails(services) if "Mot de passe temporaire" in text_of(m)][-1]
     identifier, _ = credentials(welcome)
     settle(services)
     auditor = bearer(services.staff_tokens.create("audra", "auditor"))

@@ -33,6 +33,7 @@ from tests.helpers import (
     session_bearer,
     settle,
     sign_in,
+    text_of,
     wait_for,
 )
 
@@ -507,14 +508,16 @@ def test_a_subscribed_principal_gets_one_french_alert_with_no_other_personal_dat
     [message] = inbox(services)
     assert message["To"] == HELENE["email"]
     assert message["Subject"] == ALERT_SUBJECT
-    body = message.get_content()
+    body = text_of(message)
     assert "Bonjour" in body and "remboursement" in body
-    assert "1234,50 €" in body
+    assert "1\u202f234,50\u00a0€" in body  # French spacing: narrow thousands, no-break before €
     assert care.strftime("%d/%m/%Y") in body
     assert "Zoé" in body
+    html = message.get_body(("html",)).get_content()
     for private in ("Dupré", "Lefèvre", "M1000003", "M1000001", member.identifier, LABEL,
                     "Hélène", "2009"):
         assert private not in body, private
+        assert private not in html, private
         assert private not in message["Subject"], private
     [sent] = recorded(services, "ReimbursementAlertSent")
     assert sent.actor == "system:alerts"
@@ -541,7 +544,7 @@ def test_the_alert_goes_to_the_principal_not_to_the_beneficiarys_own_account(
     accepted(client, claims(services), member_number="M1000002")
     [message] = inbox(services)
     assert message["To"] == HELENE["email"]
-    assert "Jean-François" in message.get_content()
+    assert "Jean-François" in text_of(message)
 
 
 def test_an_alert_is_sent_once_when_the_worker_has_to_retry(

@@ -29,6 +29,7 @@ from tests.helpers import (
     put_alerts,
     session_bearer,
     sign_in,
+    text_of,
 )
 
 QUESTION = "Nom de mon premier chien ?"
@@ -82,7 +83,7 @@ def verify(client, token: str):
 
 def code_sent(services, to: str = NEW_EMAIL) -> str:
     [message] = [m for m in inbox(services) if m["To"] == to]
-    return CODE.search(message.get_content()).group(1)
+    return CODE.search(text_of(message)).group(1)
 
 
 # --- POST /api/v1/recoveries ------------------------------------------------------------------
@@ -187,7 +188,7 @@ def test_the_right_secret_answer_changes_the_email_first_and_sends_the_credentia
     assert identifier == member.identifier
     notice = messages[HELENE["email"]]
     assert "adresse e-mail" in notice["Subject"]
-    assert "Mot de passe temporaire" not in notice.get_content()
+    assert "Mot de passe temporaire" not in text_of(notice)
     assert fresh_me(client, member)["email"] == NEW_EMAIL
     assert "EmailChanged" in event_types(services)
 

@@ -31,6 +31,7 @@ from tests.helpers import (
     register_member,
     settle,
     sign_in,
+    text_of,
     wait_for,
 )
 
@@ -144,7 +145,7 @@ def test_rejecting_sends_a_french_rejection_and_closes_the_item(client, services
     [message] = mails(services)
     assert message["To"] == HELENE["email"]
     assert message["Subject"] == "Votre demande d'inscription à l'Espace Client"
-    body = message.get_content()
+    body = text_of(message)
     assert "rejetée" in body and "Mot de passe temporaire" not in body
     assert "AccountOpened" not in event_types(services)
     [closed] = items(client, services, headers, status="closed")
@@ -327,7 +328,7 @@ def test_accepting_an_email_update_sets_the_address_and_sends_fresh_credentials(
     messages = mails(services)[1:]  # after the registration's own e-mail
     [fresh] = [m for m in messages if m["To"] == NEW_EMAIL]
     [notice] = [m for m in messages if m["To"] == EMAIL]
-    assert "modifiée" in notice["Subject"] and "Mot de passe" not in notice.get_content()
+    assert "modifiée" in notice["Subject"] and "Mot de passe" not in text_of(notice)
     new_identifier, password = credentials(fresh)
     assert new_identifier == identifier
     assert sign_in(client, identifier, password).status_code == 201

@@ -2,63 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import re
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
-from werkzeug.serving import make_server
+from playwright.sync_api import Page, expect
 
-from tests.helpers import drain, read_mail, settle
+from tests.helpers import drain, read_mail, settle, text_of
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]
 REVIEW = {
     "member_number": "M1000001", "last_name": "Dupre Lefevre", "first_name": "Hélèna",
     "birth_date": "1978-04-12", "email": "helene@example.org",
 }
-
-
-@pytest.fixture
-def database_url(tmp_path: Path) -> str:
-    """SQLite only: the browser adds nothing a second store would test."""
-    return f"sqlite:///{tmp_path / 'accounts.sqlite3'}"
-
-
-@pytest.fixture
-def base_url(app) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=10)
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        message = f"{CHROMIUM} is missing: apt-get install chromium (as .ci/run does)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(locale="fr-FR", viewport={"width": 1100, "height": 800})
-    yield context.new_page()
-    context.close()
 
 
 def test_an_agent_approves_an_identity_review_in_the_browser(
@@ -100,6 +54,6 @@ def test_an_agent_approves_an_identity_review_in_the_browser(
     drain(services)
     [message] = [m for m in read_mail(services.settings.mail.directory)
                  if m["To"] == "helene@example.org"]
-    body = message.get_content()
+    body = text_of(message)
     assert re.search(r"^Identifiant : \d{8}$", body, re.M)
     assert re.search(r"^Mot de passe temporaire : [A-Za-z0-9]{10}$", body, re.M)

@@ -21,7 +21,7 @@ import pytest
 import redis
 
 from app import create_app
-from tests.helpers import DEMO_CSV, Received, SmtpServer, make_settings, postgres_dump
+from tests.helpers import DEMO_CSV, Received, SmtpServer, make_settings, postgres_dump, text_of
 from tests.processes import Child, service_env, start, stop
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -143,9 +143,10 @@ def read_credentials(received: Received) -> tuple[str, str]:
     assert received.rcpt_tos == [REGISTRATION["email"]]
     message = received.message
     assert message["To"] == REGISTRATION["email"]
-    assert message.get_content_type() == "text/plain"
-    assert not message.is_multipart()
-    body = message.get_content()
+    # Both parts came through SMTP; the contract's lines are read in the text one.
+    assert message.get_content_type() == "multipart/alternative"
+    assert [p.get_content_type() for p in message.iter_parts()] == ["text/plain", "text/html"]
+    body = text_of(message)
     assert isinstance(body, str)
     lines = [line.rstrip("\r") for line in body.split("\n")]
     # French: the subject and the greeting, with their accents intact after the transfer encoding.

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from app import create_app
-from tests.helpers import DEMO_CSV, FakeClock, drain, make_settings, read_mail
+from tests.helpers import DEMO_CSV, FakeClock, drain, make_settings, read_mail, text_of
 
 # Production-like bcrypt cost, so that the hashing work dominates each timed request.
 TIMED_BCRYPT_ROUNDS = "10"
@@ -79,7 +79,7 @@ def open_account(app: Any, member: dict[str, str]) -> str:
     [message] = [
         m for m in read_mail(services.settings.mail.directory) if m["To"] == member["email"]
     ]
-    body = message.get_content()
+    body = text_of(message)
     identifier, temporary = IDENTIFIER.search(body).group(1), PASSWORD.search(body).group(1)
     opened = client.post(
         "/api/v1/sessions", json={"identifier": identifier, "password": temporary}
@@ -224,7 +224,7 @@ def test_a_recovery_for_a_member_and_for_an_unknown_person_answer_alike_in_compa
     # Controls: the matching requests did what they say, the unknown ones nothing.
     drain(services)
     messages = read_mail(services.settings.mail.directory)
-    to_member = [m for m in messages if IDENTIFIER.search(m.get_content())]
+    to_member = [m for m in messages if IDENTIFIER.search(text_of(m))]
     assert len(to_member) == 1 + sent  # registration + every matching recovery
     if with_answer:
         assert to_member[-1]["To"] == f"aminata.{sent}@example.org"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from tests.helpers import HELENE, bearer, credentials, mails, sign_in
+from tests.helpers import HELENE, bearer, credentials, mails, sign_in, text_of
 from tests.races import Command, api_server, fire, mail_settled
 
 BURST = 20
@@ -35,7 +35,7 @@ def registrations(email: str) -> list[Command]:
 def close(client, services) -> None:
     """Signs in with the live one of the (at most 3, the cap) temporary passwords e-mailed,
     sets a password, and has the account closed."""
-    sent = [credentials(m) for m in mails(services) if "Mot de passe temporaire" in m.get_content()]
+    sent = [credentials(m) for m in mails(services) if "Mot de passe temporaire" in text_of(m)]
     assert 1 <= len(sent) <= 3
     live = [(c, r) for c in sent if (r := sign_in(client, *c)).status_code == 201]
     assert len(live) == 1, "exactly one e-mailed temporary password signs in"

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from bootstrap import bootstrap
-from tests.helpers import directory_csv, free_port, generated_members, make_settings
+from tests.helpers import directory_csv, free_port, generated_members, make_settings, text_of
 from tests.processes import ROOT, Child, service_env, start, stop
 
 DEADLINE = 60.0
@@ -127,7 +127,7 @@ def test_the_production_layout_registers_sends_every_email_and_survives_a_runner
         def mailed() -> set[str]:
             return {
                 r.rcpt_tos[0] for r in smtp_server.handler.snapshot()
-                if IDENTIFIER.search(r.message.get_content())
+                if IDENTIFIER.search(text_of(r.message))
             }
 
         wait_until("every credentials e-mail", lambda: len(mailed()) == 40, web, worker)

@@ -31,6 +31,7 @@ from tests.helpers import (
     read_mail,
     recorded,
     sign_in,
+    text_of,
 )
 from workers.checks import Reconciler
 
@@ -180,7 +181,7 @@ def test_a_lost_credentials_message_is_enqueued_again_and_sent(with_redis, redis
     app, services = with_redis
     assert app.test_client().post("/api/v1/registrations", json=HELENE).status_code == 201
     [mail] = lost_and_reconciled(services, redis_url, clock)
-    assert mail["To"] == HELENE["email"] and "Identifiant :" in mail.get_content()
+    assert mail["To"] == HELENE["email"] and "Identifiant :" in text_of(mail)
 
 
 def test_a_request_a_worker_already_tried_is_left_to_its_retries(with_redis, redis_url, clock):
@@ -246,7 +247,7 @@ def test_a_lost_email_verification_is_enqueued_again_and_its_code_sent(
     assert reconcile(services) == 2  # the code, and the notice
     mails = deliver(services, count=3)
     [code_mail] = [m for m in mails if m["To"] == "neuve@example.org"]
-    code = code_mail.get_content().split("Code de vérification : ")[1].split()[0]
+    code = text_of(code_mail).split("Code de vérification : ")[1].split()[0]
     assert client.post("/api/v1/email-verifications", json={"token": code}).status_code == 200
     deliver(services, count=4)  # the old address is told of the change
     clock.advance(minutes=11)

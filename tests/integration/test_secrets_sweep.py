@@ -25,6 +25,7 @@ from tests.helpers import (
     make_settings,
     postgres_dump,
     read_mail,
+    text_of,
 )
 
 QUESTION = "Ville de naissance de ma grand-mère ?"
@@ -90,13 +91,13 @@ def test_no_secret_of_a_whole_story_is_left_anywhere(
         assert client.post("/api/v1/me/email", headers=headers, json={
             "new_email": "helene.autre@example.org", "password": PASSWORD}).status_code == 202
         messages = wait_for_mail(mail, 3)  # credentials, password notice, code
-        code = next(CODE.search(m.get_content()).group(1) for m in messages
-                    if CODE.search(m.get_content()))
+        code = next(CODE.search(text_of(m)).group(1) for m in messages
+                    if CODE.search(text_of(m)))
         assert client.post("/api/v1/email-verifications", json={"token": code}).status_code == 200
         assert client.post("/api/v1/recoveries", json={
             **IDENTITY, "new_email": NEW_EMAIL, "secret_answer": ANSWER}).status_code == 202
         recovered = [m for m in wait_for_mail(mail, 6) if m["To"] == NEW_EMAIL
-                     and "Mot de passe temporaire" in m.get_content()]
+                     and "Mot de passe temporaire" in text_of(m)]
         _, temporary_again = credentials(recovered[0])
         assert client.delete("/api/v1/sessions/current", headers=headers).status_code == 204
         support = services.staff_tokens.create("alice", "support")

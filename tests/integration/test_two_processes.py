@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import DEMO_CSV, free_port, read_mail
+from tests.helpers import DEMO_CSV, free_port, read_mail, text_of
 from tests.processes import service_env, start, stop
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -140,11 +140,11 @@ def two_servers(tmp_path: Path, postgres_url: str) -> Iterator[tuple[Server, Ser
 
 def credentials_from(mail_dir: Path, servers: list[Server]) -> tuple[str, str]:
     def delivered() -> list[Any]:
-        return [m for m in read_mail(mail_dir) if IDENTIFIER.search(m.get_content())]
+        return [m for m in read_mail(mail_dir) if IDENTIFIER.search(text_of(m))]
 
     [message] = wait_until("credentials e-mail", delivered, servers)
     assert message["To"] == HELENE["email"]
-    body = message.get_content()
+    body = text_of(message)
     return IDENTIFIER.search(body).group(1), PASSWORD.search(body).group(1)
 
 
@@ -191,7 +191,7 @@ def test_a_session_opened_on_one_process_works_and_ends_on_the_other_and_lockout
 
     # The lock notice is e-mailed, by whichever process recorded the fifth failure.
     def notices() -> list[Any]:
-        return [m for m in read_mail(mail_dir) if not IDENTIFIER.search(m.get_content())]
+        return [m for m in read_mail(mail_dir) if not IDENTIFIER.search(text_of(m))]
 
     [notice] = wait_until("lockout notice", notices, servers)
     assert notice["To"] == HELENE["email"]

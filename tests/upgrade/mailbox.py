@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 
+from tests.helpers import text_of
 from tests.upgrade.releases import Fleet
 
 PASSWORD = re.compile(r"^Mot de passe temporaire : (\S+?)\r?$", re.M)
@@ -18,7 +19,7 @@ CODE = re.compile(r"^Code de vérification : (\S+?)\r?$", re.M)
 def kind_of(message: EmailMessage) -> str:
     """What the contract says the e-mail is: credentials, a verification code, or a notice
     (every other e-mail: password change, lockout, closure, rejection, reimbursement alert)."""
-    body = message.get_content()
+    body = text_of(message)
     if PASSWORD.search(body):
         return "credentials"
     if CODE.search(body):
@@ -68,9 +69,9 @@ class Mailbox:
 
 
 def credentials(message: EmailMessage) -> tuple[str, str]:
-    body = message.get_content()
+    body = text_of(message)
     return IDENTIFIER.search(body).group(1), PASSWORD.search(body).group(1)
 
 
 def verification_code(message: EmailMessage) -> str:
-    return CODE.search(message.get_content()).group(1)
+    return CODE.search(text_of(message)).group(1)

@@ -1,0 +1,102 @@
+"""The support desk's request and answer bodies (support.py)."""
+
+from __future__ import annotations
+
+from marshmallow import fields, validate
+
+from adapters.http.schemas import BaseSchema, Email, Str, length, listed, no_control_characters
+from domain.states import AccountStatus
+from domain.support_request import RequestKind, RequestStatus
+from projections.support_queue import KINDS
+
+ITEM_STATUSES = ("open", "closed")
+QUEUE_MAX_LIMIT = 200
+
+
+def one_of(choices: tuple[str, ...] | list[str]) -> validate.OneOf:
+    return validate.OneOf(choices, error="Valeur attendue : " + ", ".join(choices) + ".")
+
+
+class QueueQuerySchema(BaseSchema):
+    kind = Str(validate=one_of(KINDS))
+    status = Str(load_default="open", validate=one_of(ITEM_STATUSES))
+    limit = fields.Integer(
+        load_default=50,
+        validate=validate.Range(1, QUEUE_MAX_LIMIT, error=f"Entre 1 et {QUEUE_MAX_LIMIT}."),
+        error_messages={"invalid": "Nombre entier attendu."},
+    )
+    cursor = Str(validate=length(1, 100))
+
+
+class QueueItemSchema(BaseSchema):
+    item_id = fields.String(required=True)
+    kind = listed(KINDS, required=True)
+    status = listed(ITEM_STATUSES, required=True)
+    created_at = fields.String(required=True)
+    summary = fields.String(required=True)
+    registration_id = fields.String()
+    identifier = fields.String()
+    request_id = fields.String()
+
+
+class QueuePageSchema(BaseSchema):
+    items = fields.List(fields.Nested(QueueItemSchema), required=True)
+    next_cursor = fields.String(allow_none=True, required=True)
+
+
+class QueueDecisionSchema(BaseSchema):
+    decision = listed(("approve", "reject", "accept"), required=True)
+    agent = fields.String(required=True)
+    note = fields.String(required=True)
+
+
+class QueueItemDetailSchema(QueueItemSchema):
+    closed_at = fields.String(allow_none=True)
+    details = fields.Dict()
+    decision = fields.Nested(QueueDecisionSchema, allow_none=True)
+
+
+class RegistrationDecisionSchema(BaseSchema):
+    decision = Str(required=True, validate=one_of(("approve", "reject")))
+    note = Str(load_default="", validate=[length(0, 2000), no_control_characters])
+
+
+class RequestDecisionSchema(BaseSchema):
+    decision = Str(required=True, validate=one_of(("accept", "reject")))
+    note = Str(load_default="", validate=[length(0, 2000), no_control_characters])
+    new_email = Email(validate=length(3, 254))
+
+
+class DecidedRegistrationSchema(BaseSchema):
+    registration_id = fields.String(required=True)
+    status = listed(("approved", "rejected"), required=True)
+    created_at = fields.String(required=True)
+    decided_at = fields.String()
+
+
+class RequestSchema(BaseSchema):
+    request_id = fields.String(required=True)
+    kind = listed(tuple(RequestKind), required=True)
+    status = listed(tuple(RequestStatus), required=True)
+    created_at = fields.String(required=True)
+    decided_at = fields.String(allow_none=True)
+    agent = fields.String(allow_none=True)
+    note = fields.String(allow_none=True)
+
+
+class AccountSummarySchema(BaseSchema):
+    identifier = fields.String(required=True)
+    status = listed(tuple(AccountStatus), required=True)
+    created_at = fields.String(required=True)
+    email = fields.String(allow_none=True)
+    member_number = fields.String(allow_none=True)
+    first_name = fields.String(allow_none=True)
+    last_name = fields.String(allow_none=True)
+    locked_until = fields.String(allow_none=True)
+    has_signed_in = fields.Boolean()
+    must_change_password = fields.Boolean()
+    credentials_email = fields.Dict(allow_none=True)
+
+
+class AcceptedSchema(BaseSchema):
+    message = fields.String(required=True)

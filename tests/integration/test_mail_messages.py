@@ -1,0 +1,116 @@
+"""The e-mails as the service writes and sends them: the .eml file a README reader opens with
+`cat`, the lock notice's end in Paris time taken from the event, the recovery's wording, and
+8bit text parts through an SMTP server, with or without 8BITMIME."""
+
+from __future__ import annotations
+
+import smtplib
+from datetime import timedelta
+from email import message_from_bytes, policy
+from zoneinfo import ZoneInfo
+
+from adapters.mail import SmtpMailSender
+from adapters.mail_messages import MailComposer
+from tests.helpers import (
+    IDENTITY,
+    both_parts,
+    free_port,
+    inbox,
+    lock,
+    open_account,
+    register_member,
+    text_of,
+    urls_of,
+    words,
+)
+
+PORTAL = "http://localhost:5000"  # ACCOUNTS_PORTAL_URL's default
+
+
+def test_the_credentials_eml_file_reads_with_cat_and_links_to_the_sign_in_page(client, services):
+    identifier, password = register_member(client, services)
+    [path] = sorted(services.settings.mail.directory.glob("*.eml"))
+    raw = path.read_bytes()
+    # What `cat` shows: the contract's lines and the accents as they are, no =C3=A9.
+    assert f"\nIdentifiant : {identifier}\nMot de passe temporaire : {password}\n".encode() in raw
+    assert "Votre inscription à l'Espace Client est enregistrée.".encode() in raw
+    [message] = inbox(services)
+    assert message.get_content_type() == "multipart/alternative"
+    plain, html = both_parts(message)
+    assert plain == html
+    urls = urls_of(message)
+    assert set(urls) == {f"{PORTAL}/connexion", f"{PORTAL}/contact"}
+    assert not any(password in url or identifier in url for url in urls)
+
+
+def test_the_lock_notice_says_when_the_lock_ends_in_paris_time(client, services, clock):
+    identifier, _ = register_member(client, services)
+    inbox(services)
+    clock.now = clock.now.replace(second=0, microsecond=0)
+    lock(client, identifier)
+    [notice] = [m for m in inbox(services) if "bloqué" in m["Subject"]]
+    end = (clock.now + timedelta(minutes=15)).astimezone(ZoneInfo("Europe/Paris"))
+    shown = end.strftime("%d/%m/%Y à %H\u00a0h\u00a0%M")
+    assert f"bloqué jusqu'au {shown} (heure de Paris)." in words(text_of(notice))
+    assert set(urls_of(notice)) == {
+        f"{PORTAL}/codes-oublies", f"{PORTAL}/connexion", f"{PORTAL}/contact",
+    }
+
+
+def test_a_recovery_email_keeps_the_own_password_until_the_temporary_one_is_used(
+    client, services
+):
+    open_account(client, services)
+    assert client.post("/api/v1/recoveries", json=IDENTITY).status_code == 202
+    [message] = inbox(services)
+    text = words(text_of(message))
+    assert "première connexion" not in text
+    assert "il reste valable tant que vous n'avez pas utilisé ce mot de passe temporaire" in text
+
+
+class Envelopes:
+    """aiosmtpd handler: what the client declared (MAIL FROM options) and the raw data."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[list[str], bytes]] = []
+
+    async def handle_DATA(self, server, session, envelope):  # aiosmtpd calls it so
+        self.received.append((list(envelope.mail_options), bytes(envelope.content)))
+        return "250 Message accepted for delivery"
+
+
+def send_through_smtp(monkeypatch, eight_bit_server: bool) -> tuple[list[str], bytes]:
+    from aiosmtpd.controller import Controller
+
+    if not eight_bit_server:
+        has_extn = smtplib.SMTP.has_extn
+        monkeypatch.setattr(smtplib.SMTP, "has_extn",
+                            lambda smtp, name: name.lower() != "8bitmime" and has_extn(smtp, name))
+    handler = Envelopes()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        message = MailComposer("Espace Client <no-reply@example.org>", PORTAL).credentials(
+            "helene@example.org", "12345678", "AbcdEfgh3j", "registration"
+        )
+        SmtpMailSender("127.0.0.1", controller.port).send(message)
+    finally:
+        controller.stop()
+    [(options, content)] = handler.received
+    return options, content
+
+
+def test_an_8bitmime_server_is_sent_the_8bit_parts_and_told_so(monkeypatch):
+    options, content = send_through_smtp(monkeypatch, eight_bit_server=True)
+    assert "BODY=8BITMIME" in options
+    assert "Votre inscription à l'Espace Client".encode() in content
+
+
+def test_a_server_without_8bitmime_is_sent_7bit_data_saying_the_same(monkeypatch):
+    options, content = send_through_smtp(monkeypatch, eight_bit_server=False)
+    assert "BODY=8BITMIME" not in options
+    assert content.isascii()
+    message = message_from_bytes(content.replace(b"\r\n", b"\n"), policy=policy.default)
+    assert "\nIdentifiant : 12345678\nMot de passe temporaire : AbcdEfgh3j\n" in text_of(message)
+    plain, html = both_parts(message)
+    assert plain == html and "Votre inscription à l'Espace Client" in plain
