@@ -260,21 +260,27 @@ class MyReimbursements(MethodView):
         view = s.use_cases.member_space.me(g.session.account_id)
         if "health" not in view.sections:
             raise ApiError("section_unavailable")
-        since = twelve_months_before(s.clock()).astimezone(UTC)
-        contracts: dict[str, list[dict[str, Any]]] = {}
-        for row in s.portal.reimbursements(view.member_key, since):
-            contracts.setdefault(row["contract_id"], []).append({
-                "reimbursement_id": row["reimbursement_id"],
-                "beneficiary": {"first_name": row["first_name"], "last_name": row["last_name"]},
-                "label": row["label"],
-                "care_date": row["care_date"],
-                "paid_at": row["paid_at"],
-                "amount": row["amount"],
-            })
-        # Contracts in the order of their newest reimbursement (dicts keep insertion order).
         return {
             "contracts": [
-                {"contract_id": contract, "reimbursements": lines}
-                for contract, lines in contracts.items()
+                {"contract_id": contract, "reimbursements": [{
+                    "reimbursement_id": row["reimbursement_id"],
+                    "beneficiary": {"first_name": row["first_name"], "last_name": row["last_name"]},
+                    "label": row["label"],
+                    "care_date": row["care_date"],
+                    "paid_at": row["paid_at"],
+                    "amount": row["amount"],
+                } for row in rows]}
+                for contract, rows in recent_by_contract(view.member_key).items()
             ]
         }
+
+
+def recent_by_contract(member_key: Any) -> dict[str, list[dict[str, Any]]]:
+    """The member's reimbursements of the last 12 months, newest first, by contract; contracts
+    in the order of their newest reimbursement (the API's and the portal page's view)."""
+    s = services()
+    since = twelve_months_before(s.clock()).astimezone(UTC)
+    contracts: dict[str, list[dict[str, Any]]] = {}
+    for row in s.portal.reimbursements(member_key, since):
+        contracts.setdefault(row["contract_id"], []).append(row)
+    return contracts

@@ -4,8 +4,7 @@ the address of a notice, the outcome of every send. A message run twice sends on
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from uuid import UUID
 
 from domain.account import CAPPED_REASONS, Account
@@ -22,13 +21,6 @@ from domain.ports import Ports
 from domain.use_cases.views import IssuedCredentials, IssuedVerification, Notice
 
 TEMPORARY_PASSWORD_LIFETIME = timedelta(hours=24)
-
-
-@dataclass(frozen=True)
-class NoticeToSend(Notice):
-    """A notice and what its e-mail tells beyond the event's type: when a lock ends."""
-
-    locked_until: datetime | None = None
 
 
 class MailDelivery:
@@ -134,7 +126,7 @@ class MailDelivery:
 
     def notice_to_send(
         self, account_id: UUID, version: int, to: str | None = None
-    ) -> NoticeToSend | None:
+    ) -> Notice | None:
         """The notice of the account's event at `version`, to `to` when the message carries
         the address (read before an erasure), or None: its outcome is recorded, or nobody is
         left to tell (recorded now)."""
@@ -152,7 +144,7 @@ class MailDelivery:
             return None
         # The event's own end of the lock: a later lock or unlock does not change this one's.
         until = event.until if kind == "AccountLocked" else None
-        return NoticeToSend(kind, to, locked_until=until)
+        return Notice(kind, to, locked_until=until)
 
     @patient
     @retried

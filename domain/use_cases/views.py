@@ -96,6 +96,7 @@ class Notice:
 
     event_type: str
     email: str
+    locked_until: datetime | None = None  # what a lock notice says: when that lock ends
 
 
 @dataclass(frozen=True)

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import g, session
 
 from adapters.http.pages.member_cookie import COOKIE_KEY, current_member
-
-PARIS = ZoneInfo("Europe/Paris")
+from adapters.mail_french import PARIS, euros
 
 # The contract's accessible names, by the API's field names (the error summary uses them too).
 LABELS = {
@@ -67,13 +64,6 @@ def day(value: date | str | None) -> str:
     if isinstance(value, str):
         value = date.fromisoformat(value[:10])
     return value.strftime("%d/%m/%Y")
-
-
-def euros(amount: str) -> str:
-    """12.30 → 12,30 € (with the non-breaking spaces French money takes)."""
-    whole, _, cents = f"{Decimal(amount):.2f}".partition(".")
-    grouped = f"{int(whole):,}".replace(",", "\u202f")
-    return f"{grouped},{cents}\u00a0€"
 
 
 def page_context() -> dict[str, Any]:

@@ -4,7 +4,6 @@ change of a temporary password, closure and sign-out. Each needs a live member s
 
 from __future__ import annotations
 
-from datetime import UTC
 from typing import Any
 
 from flask import flash, g, redirect, render_template, request, url_for
@@ -14,7 +13,7 @@ from adapters.http.member import (
     EmailChangeSchema,
     PasswordChangeSchema,
     SecretQuestionSchema,
-    twelve_months_before,
+    recent_by_contract,
 )
 from adapters.http.pages.blueprint import bp, error_page
 from adapters.http.pages.forms import Form
@@ -40,14 +39,10 @@ def space() -> Any:
 @bp.get("/mon-espace/remboursements")
 @member_page()
 def reimbursements() -> Any:
-    s = services()
     me = _me()
     if "health" not in me.sections:
         return error_page(403, SECTION_UNAVAILABLE, title="Rubrique non disponible")
-    since = twelve_months_before(s.clock()).astimezone(UTC)
-    contracts: dict[str, list[dict[str, Any]]] = {}
-    for row in s.portal.reimbursements(me.member_key, since):
-        contracts.setdefault(row["contract_id"], []).append(row)
+    contracts = recent_by_contract(me.member_key)
     return render_template("portal/reimbursements.html", me=me, contracts=contracts)
 
 
