@@ -7,6 +7,7 @@ pool per process and gives the same error types (eventsourcing.persistence.*) on
 from __future__ import annotations
 
 import fcntl
+import select
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from itertools import groupby
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from psycopg_pool import ConnectionPool
 
 from adapters.settings import Settings
 
@@ -41,7 +43,7 @@ def eventsourcing_env(settings: Settings) -> dict[str, str]:
         "POSTGRES_CONNECT_TIMEOUT": "5",
         # Fail fast (503) rather than queue behind an exhausted pool or a dead server.
         "POSTGRES_MAX_WAITING": "64",
-        "POSTGRES_PRE_PING": "y",
+        "POSTGRES_PRE_PING": "y",  # then made cheap: see lent_connection_check
         # Not the library's insert function: it takes no table lock, so concurrent saves can
         # commit notification ids out of order, and a projection reading on from its position
         # skips the late one for good. The default path locks the table for each insert.
@@ -87,10 +89,29 @@ class Cursor:
         return None if row is None else dict(row)
 
 
+def lent_connection_check(connection: psycopg.Connection[Any]) -> None:
+    """The pool's check of an idle connection before it lends it, in place of the library's
+    pre-ping (an empty query: one round trip each time, half of a signed-in page's round
+    trips, issue 17's bench). A backend that PostgreSQL ends (a restart, pg_terminate_backend,
+    idle_session_timeout) sends its FATAL message and closes the socket, which then reads
+    as ready: only then is the round trip made, and it fails, so the pool drops that
+    connection and lends another. An idle pool connection receives nothing otherwise (no
+    LISTEN on them)."""
+    if connection.closed:
+        raise psycopg.OperationalError("the connection is closed")
+    ready, _, _ = select.select([connection.fileno()], [], [], 0)
+    if ready:
+        ConnectionPool.check_connection(connection)
+
+
 class Database:
     def __init__(self, datastore: Any):
         self.datastore = datastore
         self.kind = "sqlite" if type(self.datastore).__name__.startswith("SQLite") else "postgresql"
+        if self.kind == "postgresql":
+            # The library sets the pool's check only as pre_ping's ping; psycopg_pool takes
+            # any callable (`check=`), which the library gives no way to pass.
+            self.datastore.pool._check = lent_connection_check
 
     @contextmanager
     def transaction(self, *, commit: bool = True) -> Iterator[Cursor]:

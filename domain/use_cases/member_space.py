@@ -15,13 +15,15 @@ class MemberSpace:
         self.directory = ports.directory
         self.clock = ports.clock
 
-    def me(self, account_id: UUID) -> MemberView:
+    def me(self, account_id: UUID, *, beneficiaries: bool = True) -> MemberView:
+        """What the portal shows the member; without their beneficiaries (a query less) for
+        the pages that do not list them."""
         account = self.store.account(account_id)
         entry = self.directory.find(account.member_number)
         # Only a health contract's principal member has beneficiaries: no query for the others.
-        beneficiaries = (
+        covered = (
             self.directory.beneficiaries(account.member_number)
-            if entry is not None and entry.is_health_principal else []
+            if beneficiaries and entry is not None and entry.is_health_principal else []
         )
         return MemberView(
             identifier=account.identifier,
@@ -30,7 +32,7 @@ class MemberSpace:
             first_name=entry.first_name if entry else "",
             last_name=entry.last_name if entry else "",
             sections=entry.sections() if entry else [],
-            beneficiaries=beneficiaries,
+            beneficiaries=covered,
             alerts_reimbursements=account.alerts_reimbursements,
             secret_question=account.secret_question,
             member_key=account.member_key,

@@ -98,3 +98,17 @@ def test_an_identifier_and_temporary_password_pasted_with_white_space_sign_in_un
     opened = world.cases.sign_in.sign_in(f" {account.identifier}\t", f"{password} \n")
     assert opened.must_change_password
     assert world.store.account(account.id).failed_sign_ins == 0
+
+
+def test_the_members_space_asks_for_the_beneficiaries_only_for_the_page_that_lists_them(world):
+    account, _ = world.registered()
+    space = world.cases.member_space
+    asked: list[str] = []
+    listed = space.directory.beneficiaries
+    space.directory.beneficiaries = lambda number: asked.append(number) or listed(number)
+    assert [b["first_name"] for b in space.me(account.id).beneficiaries] == [
+        "Jean-François", "Zoé", "Noël"]
+    assert asked == ["M1000001"]
+    bare = space.me(account.id, beneficiaries=False)
+    assert bare.beneficiaries == [] and bare.sections == space.me(account.id).sections
+    assert asked == ["M1000001", "M1000001"]  # the bare view asked nothing

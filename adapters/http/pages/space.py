@@ -19,6 +19,7 @@ from adapters.http.pages.blueprint import bp, error_page
 from adapters.http.pages.forms import Form
 from adapters.http.pages.member_cookie import forget, member_page
 from adapters.http.services import services
+from domain.support_request import support_reference
 
 SECTION_UNAVAILABLE = (
     "La rubrique « Votre complémentaire santé » est réservée à l'adhérent principal d'un "
@@ -26,14 +27,15 @@ SECTION_UNAVAILABLE = (
 )
 
 
-def _me() -> Any:
-    return services().use_cases.member_space.me(g.member.account_id)
+def _me(*, beneficiaries: bool = False) -> Any:
+    # Only "Mon espace" lists the beneficiaries.
+    return services().use_cases.member_space.me(g.member.account_id, beneficiaries=beneficiaries)
 
 
 @bp.get("/mon-espace")
 @member_page()
 def space() -> Any:
-    return render_template("portal/space.html", me=_me())
+    return render_template("portal/space.html", me=_me(beneficiaries=True))
 
 
 @bp.get("/mon-espace/remboursements")
@@ -158,7 +160,7 @@ def closure() -> Any:
         ))
     if request_id is None:
         return render_template("portal/closure.html", form=form), form.status
-    return render_template("portal/closure_sent.html", request_id=request_id)
+    return render_template("portal/closure_sent.html", reference=support_reference(request_id))
 
 
 @bp.post("/deconnexion")
