@@ -1,4 +1,5 @@
-"""What each e-mail says (French, the FAQ's words), and the portal page it leads to next.
+"""What each e-mail says (French, the FAQ's words), and the portal page it leads to next; the
+e-mails to someone who wrote to support are in mail_support.py.
 
 No secret ever goes into a URL: a temporary password or a code is only in the prose, where
 the member copies it from; links lead to pages where it is typed."""
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from email.message import EmailMessage
 
+from adapters import mail_support
 from adapters.mail_french import euros, of, paris_time
 from adapters.mail_render import Block, Codes, Link, compose, paragraph
 
@@ -61,7 +63,7 @@ class MailComposer:
     def contact(self, words: str = "contactez le support technique") -> Link:
         return self.link(words, "/contact")
 
-    def _compose(self, to: str, subject: str, *blocks: Block) -> EmailMessage:
+    def compose(self, to: str, subject: str, *blocks: Block) -> EmailMessage:
         return compose(self.sender, to, subject, list(blocks))
 
     def credentials(
@@ -69,7 +71,7 @@ class MailComposer:
     ) -> EmailMessage:
         # An unknown reason gets the words that hold for every account.
         intro = _CREDENTIALS_INTRO.get(reason, "Voici vos codes d'accès à l'Espace Client.")
-        return self._compose(
+        return self.compose(
             to, "Vos codes d'accès à l'Espace Client",
             paragraph(intro),
             Codes((("Identifiant", identifier), ("Mot de passe temporaire", temporary_password))),
@@ -84,7 +86,7 @@ class MailComposer:
         )
 
     def verification(self, to: str, code: str) -> EmailMessage:
-        return self._compose(
+        return self.compose(
             to, "Confirmez votre nouvelle adresse e-mail",
             paragraph("Vous avez demandé à utiliser cette adresse pour votre compte de l'Espace "
                       "Client (rubrique « Modifier mes infos »). Pour confirmer le changement, "
@@ -102,10 +104,10 @@ class MailComposer:
         self, to: str, event_type: str, locked_until: datetime | None = None
     ) -> EmailMessage:
         subject, blocks = _NOTICES[event_type](self, locked_until)
-        return self._compose(to, subject, *blocks)
+        return self.compose(to, subject, *blocks)
 
     def rejection(self, to: str) -> EmailMessage:
-        return self._compose(
+        return self.compose(
             to, "Votre demande d'inscription à l'Espace Client",
             paragraph("Les nom et prénom saisis lors de votre demande d'inscription à l'Espace "
                       "Client ne correspondaient pas à nos fichiers, et le support technique n'a "
@@ -117,11 +119,19 @@ class MailComposer:
                       "ou ", self.contact("contacter le support technique"), "."),
         )
 
+    def support_acknowledgement(self, to: str, request_id: object, kind: str) -> EmailMessage:
+        return mail_support.acknowledgement(self, to, request_id, kind)
+
+    def support_decision(
+        self, to: str, request_id: object, kind: str, accepted: bool, reply: str | None = None
+    ) -> EmailMessage:
+        return mail_support.decision(self, to, request_id, kind, accepted, reply)
+
     def reimbursement_alert(
         self, to: str, beneficiary_first_name: str, amount: str, care_date: date
     ) -> EmailMessage:
         # Amount, date and first name only: an alert carries no other personal data.
-        return self._compose(
+        return self.compose(
             to, "Nouveau remboursement santé",
             paragraph(f"Un remboursement de {euros(amount)} a été versé pour les soins "
                       f"{of(beneficiary_first_name)} du {care_date:%d/%m/%Y}."),

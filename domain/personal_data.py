@@ -57,8 +57,10 @@ PERSONAL_EVENTS: dict[str, Personal] = {
          "new_email"),
         subject="member_key",
     ),
-    "SupportRequest.SupportRequestAccepted": Personal(("new_email", "note")),
-    "SupportRequest.SupportRequestRejected": Personal(("note",)),
+    # The agent's reply is written to the requester and may quote them: theirs, like the
+    # message it answers.
+    "SupportRequest.SupportRequestAccepted": Personal(("new_email", "note", "reply")),
+    "SupportRequest.SupportRequestRejected": Personal(("note", "reply")),
     "MemberIndex.MemberIndexed": Personal(("member_number",), subject="originator_id"),
     "Reimbursement.ReimbursementRecorded": Personal(
         ("member_number", "principal_member_number", "contract_id", "label", "care_date",

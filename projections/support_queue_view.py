@@ -56,6 +56,25 @@ class SupportQueueView(View):
         rows = rows[:limit]
         return rows, rows[-1]["seq"] if more else None
 
+    def open_counts(self) -> dict[str, int]:
+        """The number of open items of each kind that has any (the console's tabs)."""
+        with self.database.transaction(commit=False) as cursor:
+            cursor.execute(
+                "SELECT kind, COUNT(*) AS n FROM support_queue_items WHERE status = 'open'"
+                " GROUP BY kind"
+            )
+            return {row["kind"]: int(row["n"]) for row in cursor.fetchall()}
+
+    def open_items_of_account(self, account_id: str, limit: int) -> list[dict[str, Any]]:
+        """The account's open items, oldest first (the console's account page)."""
+        with self.database.transaction(commit=False) as cursor:
+            cursor.execute(
+                "SELECT * FROM support_queue_items WHERE account_id = %s AND status = 'open'"
+                " ORDER BY seq LIMIT %s",
+                (account_id, limit),
+            )
+            return cursor.fetchall()
+
     def get_item(self, item: str) -> dict[str, Any] | None:
         with self.database.transaction(commit=False) as cursor:
             cursor.execute("SELECT * FROM support_queue_items WHERE item_id = %s", (item,))

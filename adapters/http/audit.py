@@ -9,22 +9,28 @@ from typing import Any
 from uuid import UUID
 
 from flask.views import MethodView
-from marshmallow import fields, validate
 
 from adapters.http import Blueprint, examples
+from adapters.http.audit_schemas import (
+    AT_INVALID,
+    FeedQuerySchema,
+    FeedSchema,
+    HistorySchema,
+    StateAtSchema,
+    StateQuerySchema,
+)
 from adapters.http.auth import BEARER, require_staff
 from adapters.http.openapi import BEARER_ERRORS, documented_errors
-from adapters.http.schemas import BaseSchema
 from adapters.http.services import services
 
 blp = Blueprint("audit", __name__, url_prefix="/api/v1/audit", description="Audit")
 
-FEED_MAX_LIMIT = 1000
 METADATA = {"originator_id", "originator_version", "timestamp", "originator_topic"}
-# Hashes are redacted like the secrets they protect (CONTRACT.md, "Audit").
+# Hashes are redacted like the secrets they protect (CONTRACT.md, "Audit"); an idempotency
+# record's body digest is a keyed hash of a body that may hold a secret answer.
 REDACTED_FIELDS = {
     "password_hash", "temp_password_hash", "secret_answer_hash", "answer_hash", "token_hash",
-    "token_digest",
+    "token_digest", "body_digest",
 }
 REDACTED = "[masqué]"
 
@@ -73,55 +79,6 @@ def event_view(position: int, event: Any) -> dict[str, Any]:
     }
 
 
-class AuditEventSchema(BaseSchema):
-    position = fields.Integer(required=True)
-    stream = fields.String(required=True)
-    version = fields.Integer(required=True)
-    type = fields.String(required=True)
-    occurred_at = fields.String(required=True)
-    actor = fields.String(allow_none=True)
-    data = fields.Dict(required=True)
-
-
-class HistorySchema(BaseSchema):
-    events = fields.List(fields.Nested(AuditEventSchema), required=True)
-
-
-class FeedQuerySchema(BaseSchema):
-    after = fields.Integer(
-        load_default=0, validate=validate.Range(0, 2**62, error="Entier positif attendu."),
-        error_messages={"invalid": "Nombre entier attendu."},
-    )
-    limit = fields.Integer(
-        load_default=100,
-        validate=validate.Range(1, FEED_MAX_LIMIT, error=f"Entre 1 et {FEED_MAX_LIMIT}."),
-        error_messages={"invalid": "Nombre entier attendu."},
-    )
-
-
-class FeedSchema(BaseSchema):
-    events = fields.List(fields.Nested(AuditEventSchema), required=True)
-    next_after = fields.Integer(required=True)
-
-
-class StateQuerySchema(BaseSchema):
-    at = fields.AwareDateTime(
-        required=True,
-        error_messages={
-            "required": "Champ obligatoire.",
-            "invalid": "Instant ISO 8601 avec décalage attendu.",
-            "invalid_awareness": "Instant ISO 8601 avec décalage attendu.",
-        },
-    )
-
-
-class StateSchema(BaseSchema):
-    identifier = fields.String(required=True)
-    at = fields.String(required=True)
-    version = fields.Integer(required=True)
-    state = fields.Dict(required=True)
-
-
 @blp.route("/accounts/<identifier>/events")
 class AccountHistory(MethodView):
     @require_staff("auditor")
@@ -141,26 +98,31 @@ class AccountHistory(MethodView):
 
 
 @blp.route("/accounts/<identifier>/state")
-class AccountState(MethodView):
+class AccountStateAt(MethodView):
     @require_staff("auditor")
     @blp.arguments(StateQuerySchema, location="query")
-    @blp.response(200, StateSchema, example=examples.STATE)
+    @blp.response(200, StateAtSchema, example=examples.AUDIT_STATE_AT)
     @documented_errors(
         blp, *BEARER_ERRORS, "validation_error", "not_found",
-        invalid=("at", "Instant ISO 8601 avec décalage attendu."),
+        invalid=("at", AT_INVALID),
+        validation_error="`at` absent, ou qui n'est pas un instant ISO 8601 avec son décalage "
+        "(écrire son `+` `%2B` dans l'URL).",
         not_found="Aucun compte n'a cet identifiant, ou il n'existait pas encore à cet instant.",
     )
     @blp.doc(**BEARER)
     def get(self, query: dict[str, Any], identifier: str) -> dict[str, Any]:
         """État d'un compte à un instant
 
-        Le compte reconstruit à partir de ses événements enregistrés jusqu'à l'instant `at`.
+        Le compte reconstruit à partir de ses événements enregistrés jusqu'à l'instant `at` :
+        statut (`locked` si un blocage est en cours à cet instant), adresse e-mail, mot de
+        passe à changer, fin du blocage, alertes des remboursements, question secrète (jamais
+        sa réponse) et dernière connexion ; les données effacées se lisent « [effacé] ».
         """
         at = query["at"]
         then = services().use_cases.audit.state_at(identifier, at)
         return {
-            "identifier": identifier, "at": at.isoformat(), "version": then.version,
-            "state": jsonable(then.state),
+            "identifier": then.identifier, "at": at, "version": then.version,
+            "state": then.state,
         }
 
 

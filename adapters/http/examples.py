@@ -86,11 +86,14 @@ DECIDED_REGISTRATION = {
 }
 REQUEST_DECISION = {
     "decision": "accept", "note": "Identité vérifiée par téléphone.", "new_email": NEW_EMAIL,
+    "reply": "Comme convenu au téléphone, votre nouvelle adresse est enregistrée.",
 }
 DECIDED_REQUEST = {
     "request_id": REQUEST_ID, "kind": "email_update", "status": "accepted",
     "created_at": CREATED_AT, "decided_at": DECIDED_AT, "agent": "alice",
     "note": "Identité vérifiée par téléphone.",
+    "reply": "Comme convenu au téléphone, votre nouvelle adresse est enregistrée.",
+    "reference": REQUEST_ID[:8].upper(),
 }
 ACCOUNT_SUMMARY = {
     "identifier": IDENTIFIER, "status": "active", "created_at": CREATED_AT, "email": EMAIL,
@@ -128,5 +131,18 @@ STATE = {
         "identifier": IDENTIFIER, "email": EMAIL, "status": "active", "has_signed_in": True,
         "password_hash": "[masqué]", "failed_sign_ins": 0, "locked_until": None,
         "alerts_reimbursements": False, "secret_question": None,
+    },
+}
+
+
+# --- Audit (issue 18): the account's state at an instant, as CONTRACT.md "Audit" lists it.
+# It replaces STATE above, which nothing uses any more.
+AUDIT_STATE_AT = {
+    "identifier": IDENTIFIER, "at": "2026-11-26T10:20:00+00:00", "version": 12,
+    "state": {
+        "status": "locked", "email": EMAIL, "must_change_password": False,
+        "locked_until": "2026-11-26T10:33:00+00:00", "alerts": True,
+        "secret_question": "Nom de mon premier chien ?",
+        "last_sign_in_at": "2026-11-26T10:12:00+00:00",
     },
 }

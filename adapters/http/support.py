@@ -30,7 +30,7 @@ from adapters.http.support_schemas import (
 )
 from domain.account import Account
 from domain.states import AccountStatus
-from domain.support_request import SupportRequest
+from domain.support_request import SupportRequest, support_reference
 from projections.support_queue import decode_cursor, encode_cursor, item_view
 
 __all__ = [  # the schemas live in support_schemas.py
@@ -61,6 +61,8 @@ def request_view(request: SupportRequest) -> dict[str, Any]:
         "decided_at": request.decided_at.isoformat() if request.decided_at else None,
         "agent": request.agent,
         "note": request.note,
+        "reply": request.reply,
+        "reference": support_reference(request.id),
     }
 
 
@@ -186,6 +188,9 @@ class RequestDecision(MethodView):
         not_found="Demande inconnue.",
         conflict="La demande ne peut pas être acceptée ainsi (aucun compte concerné, pas de "
         "nouvelle adresse, compte clôturé), ou une modification concurrente l'a emporté.",
+        validation_error="Un champ est absent, d'un mauvais type, trop long ou invalide : "
+        "`reply` refuse les caractères de contrôle ou de mise en forme, plus de 2000 "
+        "caractères, et toute réponse à une clôture acceptée ; `errors` dit lesquels.",
     )
     @blp.doc(**BEARER)
     def post(self, data: dict[str, Any], request_id: str) -> dict[str, Any]:
@@ -193,12 +198,16 @@ class RequestDecision(MethodView):
 
         Accepter un changement d'adresse change l'e-mail et envoie de nouveaux identifiants ;
         accepter une clôture ferme le compte et efface les données personnelles du membre.
+        Le demandeur reçoit la décision par e-mail avec la réponse `reply`, sauf quand un
+        autre e-mail la lui apprend (nouveaux identifiants, avis de clôture) ; une réponse
+        à un changement d'adresse accepté lui est envoyée à part. Une clôture acceptée ne
+        prend pas de réponse.
         """
         s = services()
         s.outbox.check()
         request = s.use_cases.support.decide_request(
             _uuid(request_id), data["decision"] == "accept", g.staff.name, data["note"],
-            data.get("new_email"),
+            data.get("new_email"), reply=data.get("reply"),
         )
         return request_view(request)
 

@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from adapters.http.schemas import BaseSchema, Email, Str, length, listed, no_control_characters
+from adapters.http.schemas import (
+    BaseSchema,
+    Email,
+    Str,
+    length,
+    listed,
+    no_control_characters,
+    not_blank,
+)
 from domain.states import AccountStatus
-from domain.support_request import RequestKind, RequestStatus
+from domain.support_request import REPLY_MAX_LENGTH, RequestKind, RequestStatus
 from projections.support_queue import KINDS
 
 ITEM_STATUSES = ("open", "closed")
@@ -65,6 +73,13 @@ class RequestDecisionSchema(BaseSchema):
     decision = Str(required=True, validate=one_of(("accept", "reject")))
     note = Str(load_default="", validate=[length(0, 2000), no_control_characters])
     new_email = Email(validate=length(3, 254))
+    # To the requester, and e-mailed to them: checked like the message it answers.
+    reply = Str(
+        allow_none=True,
+        validate=[length(1, REPLY_MAX_LENGTH), no_control_characters, not_blank],
+        metadata={"description": "Réponse au demandeur, envoyée par e-mail avec la décision "
+                                 "(sauf pour une clôture acceptée : l'avis de clôture répond)."},
+    )
 
 
 class DecidedRegistrationSchema(BaseSchema):
@@ -82,6 +97,10 @@ class RequestSchema(BaseSchema):
     decided_at = fields.String(allow_none=True)
     agent = fields.String(allow_none=True)
     note = fields.String(allow_none=True)
+    reply = fields.String(allow_none=True)
+    reference = fields.String(
+        required=True, metadata={"description": "La référence que le demandeur peut rappeler."}
+    )
 
 
 class AccountSummarySchema(BaseSchema):

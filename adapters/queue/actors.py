@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
+from collections.abc import Callable
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -18,6 +19,7 @@ from adapters.settings import Settings
 from domain.mail import MailOutcome
 from domain.use_cases.claims import Claims
 from domain.use_cases.mail_delivery import MailDelivery
+from domain.use_cases.support_mail import SupportMailDelivery
 
 MINUTE_MS = 60_000
 # Retries with backoff from 5 s to 10 min: about 1 h 40 of trying, past the 1 h after which
@@ -42,6 +44,7 @@ class Actors:
     deliver_notice: dramatiq.Actor
     deliver_rejection: dramatiq.Actor
     deliver_reimbursement_alert: dramatiq.Actor
+    deliver_support_email: dramatiq.Actor
 
 
 def declare_actors(
@@ -52,8 +55,11 @@ def declare_actors(
     mail_from: str,
     # The e-mails' links; the class attribute is the setting's default.
     portal_url: str = Settings.portal_url,
+    support_mail: SupportMailDelivery | None = None,
 ) -> Actors:
     mail = MailComposer(mail_from, portal_url)
+    # Over the same store and clock as the other deliveries, unless the caller wires its own.
+    support_mail = support_mail or SupportMailDelivery(delivery.store, delivery.clock)
 
     def actor(fn):
         return dramatiq.actor(
@@ -124,5 +130,31 @@ def declare_actors(
 
     return Actors(
         deliver_credentials, deliver_email_verification, deliver_notice, deliver_rejection,
-        deliver_reimbursement_alert,
+        deliver_reimbursement_alert, support_actor(actor, support_mail, mail, mailer),
     )
+
+
+def support_actor(
+    actor: Callable[[Callable[..., None]], dramatiq.Actor],
+    support_mail: SupportMailDelivery,
+    mail: MailComposer,
+    mailer: MailSender,
+) -> dramatiq.Actor:
+    @actor
+    def deliver_support_email(request_id: str, version: int) -> None:
+        """Tell whoever wrote to support that their request is received, or how it was
+        decided, as the request's event at this version calls for; once."""
+        email = support_mail.email_to_send(UUID(request_id), version)
+        if email is None:
+            return  # sent already, nothing to say, or nobody to tell
+        if email.accepted is None:
+            message = mail.support_acknowledgement(email.email, email.request_id, email.kind)
+        else:
+            message = mail.support_decision(
+                email.email, email.request_id, email.kind, email.accepted, email.reply
+            )
+        mailer.send(message)
+        support_mail.record_email(UUID(request_id), version, MailOutcome.SENT)
+        sent(email.mail, request_id)
+
+    return deliver_support_email

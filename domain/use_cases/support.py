@@ -11,7 +11,7 @@ from domain.errors import AccountExistsError, AlreadyDecidedError
 from domain.lifecycle import AccountLifecycle, retried
 from domain.ports import Ports
 from domain.states import EnrollmentStatus
-from domain.support_request import RequestKind, SupportRequest
+from domain.support_request import RequestKind, SupportRequest, requester_address
 from domain.use_cases.closure import Closure
 from domain.use_cases.registration import open_account, registration_view
 from domain.use_cases.views import RegistrationView, SupportRequestForm
@@ -56,6 +56,10 @@ class SupportDesk:
                 else index.id if index is not None else None
             ),
             actor="system:support-request", timestamp=at,
+            # Acknowledged by e-mail wherever one can reach the requester.
+            acknowledge=account is not None or requester_address(
+                form.kind, form.email, form.new_email
+            ) is not None,
         )
         self.store.save(request, *([index] if index is not None else []))
         return request.id
@@ -92,26 +96,30 @@ class SupportDesk:
         return registration_view(enrollment, first=False)
 
     def decide_request(
-        self, request_id: UUID, accept: bool, agent: str, note: str, new_email: str | None
+        self, request_id: UUID, accept: bool, agent: str, note: str, new_email: str | None,
+        reply: str | None = None,
     ) -> SupportRequest:
         """Reject, or accept and do what was asked: an accepted closure closes the account,
-        ends its sessions and erases its member (closure.py)."""
+        ends its sessions and erases its member (closure.py). `reply`, to the requester, is
+        e-mailed with the decision (domain/support_request.py says when)."""
         request = self.store.support_request(request_id)
         if accept and request.kind is RequestKind.CLOSURE:
+            request.acceptable_reply(reply)  # refused before anything is recorded
             return self.closure.accept(request_id, agent, note)
-        return self._decide(request_id, accept, agent, note, new_email)
+        return self._decide(request_id, accept, agent, note, new_email, reply)
 
     @retried
     def _decide(
-        self, request_id: UUID, accept: bool, agent: str, note: str, new_email: str | None
+        self, request_id: UUID, accept: bool, agent: str, note: str, new_email: str | None,
+        reply: str | None,
     ) -> SupportRequest:
         request = self.store.support_request(request_id)
         at = self.clock()
         if not accept:
-            request.reject(agent, note, at)
+            request.reject(agent, note, at, reply=reply)
             self.store.save(request)
             return request
-        request.accept(agent, note, new_email, at)
+        request.accept(agent, note, new_email, at, reply=reply)
         if request.kind is RequestKind.EMAIL_UPDATE:
             account = self.store.account(request.account_id)
             account.change_email(request.new_email, "support", f"support:{agent}", at)

@@ -100,6 +100,19 @@ class Notice:
 
 
 @dataclass(frozen=True)
+class SupportEmail:
+    """An e-mail to someone who wrote to support: its kind (SupportMail), where it goes, and
+    what it says of their request; for a decision, whether it was accepted and the reply."""
+
+    mail: str
+    email: str
+    request_id: UUID
+    kind: str
+    accepted: bool | None = None
+    reply: str | None = None
+
+
+@dataclass(frozen=True)
 class IssuedVerification:
     """For the mail worker only: the code exists in its memory and in the e-mail."""
 

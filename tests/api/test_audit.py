@@ -10,10 +10,13 @@ import pytest
 
 from tests.helpers import (
     ANSWER,
+    FEED,
     HELENE,
     OWN,
     bearer,
     drain,
+    feed_item,
+    open_account,
     register,
     settle,
     story,
@@ -145,3 +148,73 @@ def test_every_event_of_a_whole_story_names_who_caused_it(client, services, cloc
     assert nameless == []
     assert {"MemberIndexed", "IdentifierReserved", "IdempotencyKeyUsed", "ReviewOpened",
             "AccountUnlinked", "EmailVerificationCodeIndexed"} <= {e["type"] for e in events}
+
+
+# A member's reimbursements are part of their story: their own care and their beneficiaries',
+# paid to them as principal member (CONTRACT.md, "Claims feed"), filed under their member key.
+
+
+def paid(client, claims, **item: object) -> None:
+    response = client.post(FEED, json=feed_item(**item), headers=claims)
+    assert response.status_code == 202, response.json
+
+
+@pytest.fixture
+def reimbursed(client, services, auditor) -> dict[str, object]:
+    """Hélène's own care paid before she had an account, then her account, then Zoé's care
+    (a child on her contract) and Aminata's (another principal member): her history and the
+    whole feed."""
+    claims = bearer(services.staff_tokens.create("flux-sante", "claims"))
+    paid(client, claims, reimbursement_id="R-avant", member_number=HELENE["member_number"])
+    member = open_account(client, services)
+    paid(client, claims, reimbursement_id="R-zoe")
+    paid(client, claims, reimbursement_id="R-autre", member_number="M1000005",
+         contract_id="SANTE-COL-042")
+    drain(services)  # the alerts' outcomes
+    settle(services)
+    history = client.get(f"/api/v1/audit/accounts/{member.identifier}/events", headers=auditor)
+    assert history.status_code == 200, history.json
+    feed = client.get("/api/v1/audit/events?limit=1000", headers=auditor).json["events"]
+    return {"member": member, "events": history.json["events"], "feed": feed}
+
+
+def test_the_history_holds_the_members_reimbursements_and_no_one_elses(reimbursed):
+    recorded = [e for e in reimbursed["events"] if e["type"] == "ReimbursementRecorded"]
+    assert [e["data"]["reimbursement_id"] for e in recorded] == ["R-avant", "R-zoe"]
+    assert [e["data"]["member_number"] for e in recorded] == [HELENE["member_number"], "M1000003"]
+    assert {e["data"]["principal_member_number"] for e in recorded} == {HELENE["member_number"]}
+    assert all(e["stream"].startswith("Reimbursement:") for e in recorded)
+    # Each stream whole: the recording and its alert's outcome.
+    streams = {e["stream"] for e in recorded}
+    alerts = [e for e in reimbursed["events"]
+              if e["stream"] in streams and e["type"] != "ReimbursementRecorded"]
+    assert {e["type"] for e in alerts} <= {"ReimbursementAlertSent", "ReimbursementAlertSkipped"}
+    assert len(alerts) == 2
+
+
+def test_the_reimbursements_are_in_log_order_among_the_other_events(reimbursed):
+    events = reimbursed["events"]
+    streams = {e["stream"] for e in events}
+    # The history is exactly the feed's events of her streams: same positions, same order.
+    assert events == [e for e in reimbursed["feed"] if e["stream"] in streams]
+    types = [e["type"] for e in events]
+    first, second = (i for i, t in enumerate(types) if t == "ReimbursementRecorded")
+    assert first < types.index("RegistrationRequested") < types.index("AccountOpened") < second
+    assert [e["position"] for e in events] == sorted({e["position"] for e in events})
+
+
+def test_every_reimbursement_event_names_who_caused_it(reimbursed):
+    streams = {e["stream"] for e in reimbursed["events"] if e["stream"].startswith("Reimb")}
+    caused = {(e["type"], e["actor"]) for e in reimbursed["events"] if e["stream"] in streams}
+    assert ("ReimbursementRecorded", "claims:flux-sante") in caused
+    assert all(ACTOR.match(actor or "") for _, actor in caused), caused
+    assert {actor for kind, actor in caused if kind != "ReimbursementRecorded"} == {
+        "system:alerts"
+    }
+
+
+def test_the_history_with_reimbursements_holds_no_secret(reimbursed):
+    text = json.dumps(reimbursed["events"], ensure_ascii=False)
+    assert "R-zoe" in text and reimbursed["member"].identifier in text  # the search can fail
+    for secret in (OWN, reimbursed["member"].headers["Authorization"].split()[1], "$2b$"):
+        assert secret not in text, secret

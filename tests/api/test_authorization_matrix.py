@@ -272,6 +272,17 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/support/registrations/<registration_id>/decision"): Rule(
         CONSOLE, ok(302), form={"decision": "reject", "note": "matrice"}, location="/support/"
     ),
+    ("POST", "/support/requests/<request_id>/decision"): Rule(
+        CONSOLE, ok(302), form={"decision": "reject", "note": "matrice"}, location="/support/"
+    ),
+    ("GET", "/support/accounts"): Rule(CONSOLE, ok(302), location="/support/"),
+    ("GET", "/support/accounts/<identifier>"): Rule(CONSOLE, ok(302), location="/support/"),
+    **{
+        ("POST", f"/support/accounts/<identifier>/{action}"): Rule(
+            CONSOLE, ok(302), form={}, location="/support/"
+        )
+        for action in ("credentials", "unlock")
+    },
 }
 
 # Cases that reveal a bug: (method, rule, caller) -> the precise reason (strict xfail).

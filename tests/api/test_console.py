@@ -1,21 +1,30 @@
-"""The support console (/support/): sign-in, CSRF, the queue, and registration decisions."""
+"""The support console (/support/): sign-in, CSRF, the page policy and the queue (tabs, counts,
+decided items, Paris times).
+
+Shared with the other test_console_* files: the helpers at the top (sign_in, csrf_token, text,
+title, stored, in_review, decide...)."""
 
 from __future__ import annotations
 
 import html
 import re
-from uuid import UUID
+from datetime import UTC, datetime
 
 import pytest
 
 from projections.support_queue import item_id
-from tests.helpers import drain, read_mail, settle, text_of
+from tests.helpers import drain, event_types, settle
 
 HELENE = {
     "member_number": "M1000001", "last_name": "Dupré-Lefèvre", "first_name": "Hélène",
     "birth_date": "1978-04-12", "email": "helene@example.org",
 }
+AMINATA = {
+    "member_number": "M1000005", "last_name": "Ndiaye", "first_name": "Aminta",
+    "birth_date": "1985-06-03", "email": "aminata@example.org",
+}
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+AGENT = "Camille Martin"
 
 
 def csrf_token(client, path: str = "/support/") -> str:
@@ -27,13 +36,29 @@ def sign_in(client, token: str):
     return client.post("/support/", data={"token": token, "csrf_token": csrf_token(client)})
 
 
+def post_form(client, path: str, page: str, **fields: str):
+    """Posts a form as the console's page `page` would, with its CSRF token."""
+    return client.post(path, data={"csrf_token": csrf_token(client, page), **fields})
+
+
 def text(response) -> str:
     return html.unescape(response.get_data(as_text=True))
 
 
+def title(response) -> str:
+    return re.search(r"<title>(.*?)</title>", text(response), re.S).group(1).strip()
+
+
+def stored(services) -> int:
+    """How many events are stored once the queued e-mails are sent (they record their outcome
+    as they go): a refused form leaves it as it was."""
+    drain(services)
+    return len(event_types(services))
+
+
 @pytest.fixture
 def agent(services) -> str:
-    return services.staff_tokens.create("Camille Martin", "support")
+    return services.staff_tokens.create(AGENT, "support")
 
 
 @pytest.fixture
@@ -42,8 +67,7 @@ def signed_in(client, agent):
     return client
 
 
-@pytest.fixture
-def review(client, services) -> dict[str, str]:
+def in_review(client, services) -> dict[str, str]:
     """A registration whose first name does not match the directory, in the queue."""
     response = client.post("/api/v1/registrations", json={**HELENE, "first_name": "Hélèna"})
     assert response.json["status"] == "identity_review"
@@ -52,13 +76,25 @@ def review(client, services) -> dict[str, str]:
     return {"registration_id": registration, "item_id": item_id("identity_review", registration)}
 
 
-def decide(client, review, decision: str, note: str = "", token: str | None = None):
+@pytest.fixture
+def review(client, services) -> dict[str, str]:
+    return in_review(client, services)
+
+
+def decide(client, review, decision: str, note: str = "", token: str | None = None, **more):
     detail = f"/support/items/{review['item_id']}"
     return client.post(
         f"/support/registrations/{review['registration_id']}/decision",
         data={"decision": decision, "note": note,
-              "csrf_token": token or csrf_token(client, detail)},
+              "csrf_token": token or csrf_token(client, detail), **more},
     )
+
+
+def status_of(client, review) -> str:
+    return client.get(f"/api/v1/registrations/{review['registration_id']}").json["status"]
+
+
+# Signing in.
 
 
 def test_a_support_agent_signs_in_and_lands_on_the_queue(client, agent):
@@ -66,18 +102,22 @@ def test_a_support_agent_signs_in_and_lands_on_the_queue(client, agent):
     assert response.status_code == 302 and response.location.endswith("/support/queue")
     page = client.get("/support/queue")
     assert page.status_code == 200
-    assert "Connecté(e) : Camille Martin" in text(page)
+    assert f"Connecté(e) : {AGENT}" in text(page)
     assert "Vérifications d'identité" in text(page)
 
 
-def test_a_wrong_token_is_refused_with_a_french_error(client):
+def test_a_wrong_token_is_refused_with_a_french_error_tied_to_the_field(client):
     response = sign_in(client, "not-a-token")
     assert response.status_code == 401
-    assert "ne donne pas accès à la console du support" in text(response)
+    page = text(response)
+    assert "ne donne pas accès à la console du support" in page
+    assert title(response).startswith("Erreur : ")
+    assert 'aria-invalid="true"' in page and 'aria-describedby="token-aide token-erreur"' in page
+    assert "not-a-token" not in page  # a token is never written back
     assert client.get("/support/queue").status_code == 302
 
 
-def test_an_auditor_token_does_not_open_the_console(client, services):
+def test_an_auditor_token_does_not_open_the_support_console(client, services):
     auditor = services.staff_tokens.create("Dominique", "auditor")
     response = sign_in(client, auditor)
     assert response.status_code == 401
@@ -86,7 +126,9 @@ def test_an_auditor_token_does_not_open_the_console(client, services):
 
 
 @pytest.mark.parametrize(
-    "path", ["/support/queue", "/support/queue?kind=closure", "/support/items/anything"]
+    "path", ["/support/queue", "/support/queue?kind=closure&status=closed",
+             "/support/items/anything", "/support/accounts?q=M1000001",
+             "/support/accounts/12345678"],
 )
 def test_pages_redirect_to_sign_in_without_a_session(client, path):
     response = client.get(path)
@@ -99,8 +141,7 @@ def test_a_decision_without_a_session_redirects_to_sign_in_and_decides_nothing(
 ):
     response = decide(client, review, "approve", token=csrf_token(client))
     assert response.status_code == 302 and response.location.endswith("/support/")
-    status = client.get(f"/api/v1/registrations/{review['registration_id']}").json
-    assert status["status"] == "identity_review"
+    assert status_of(client, review) == "identity_review"
 
 
 def test_the_session_cookie_is_http_only_same_site_and_does_not_show_the_token(client, agent):
@@ -117,23 +158,48 @@ def test_a_sign_in_without_csrf_token_is_refused(client, agent):
     assert client.get("/support/queue").status_code == 302
 
 
-def test_a_decision_without_csrf_token_is_refused_and_decides_nothing(signed_in, review):
-    response = signed_in.post(
-        f"/support/registrations/{review['registration_id']}/decision",
-        data={"decision": "approve", "note": ""},
-    )
-    assert response.status_code == 400
-    status = signed_in.get(f"/api/v1/registrations/{review['registration_id']}").json
-    assert status["status"] == "identity_review"
+def test_signing_out_ends_the_console_session(signed_in):
+    token = csrf_token(signed_in, "/support/queue")
+    response = signed_in.post("/support/signout", data={"csrf_token": token})
+    assert response.status_code == 302 and response.location.endswith("/support/")
+    assert signed_in.get("/support/queue").status_code == 302
 
 
-def test_the_json_api_still_takes_posts_without_csrf_token(client, agent, review):
-    response = client.post(
-        f"/api/v1/support/registrations/{review['registration_id']}/decision",
-        json={"decision": "reject", "note": "par l'API"},
-        headers={"Authorization": f"Bearer {agent}"},
-    )
-    assert response.status_code == 200 and response.json["status"] == "rejected"
+# The pages' policy: no-store, our own stylesheet only, nothing inline.
+
+
+@pytest.mark.parametrize("path", ["/support/", "/support/queue", "/support/queue?status=closed"])
+def test_console_pages_are_not_stored_and_allow_only_the_apps_own_stylesheet(signed_in, path):
+    response = signed_in.get(path)
+    assert response.status_code in (200, 302)
+    headers = response.headers
+    assert headers["Cache-Control"] == "no-store"
+    policy = headers["Content-Security-Policy"]
+    assert "style-src 'self'" in policy and "unsafe-inline" not in policy
+    assert "default-src 'none'" in policy and "form-action 'self'" in policy
+    page = response.get_data(as_text=True)
+    assert "<style" not in page and " style=" not in page and "<script" not in page
+
+
+def test_the_console_stylesheet_is_served_by_the_app(signed_in):
+    page = text(signed_in.get("/support/queue"))
+    href = re.search(r'<link rel="stylesheet" href="([^"]+)"', page).group(1)
+    assert href == "/assets/console.css"
+    sheet = signed_in.get(href)
+    assert sheet.status_code == 200 and sheet.mimetype == "text/css"
+    assert ":focus-visible" in sheet.get_data(as_text=True)
+
+
+def test_every_console_page_has_a_skip_link_one_h1_and_french_language(signed_in, review):
+    for path in ("/support/queue", f"/support/items/{review['item_id']}",
+                 "/support/accounts?q=nimportequoi!"):
+        page = signed_in.get(path).get_data(as_text=True)
+        assert '<html lang="fr">' in page, path
+        assert page.count("<h1") == 1, path
+        assert '<a class="skip-link" href="#contenu">' in page and 'id="contenu"' in page, path
+
+
+# The queue: tabs with their counts, open and decided items, Paris times.
 
 
 def test_the_queue_lists_the_review_under_its_tab(signed_in, review):
@@ -144,23 +210,84 @@ def test_the_queue_lists_the_review_under_its_tab(signed_in, review):
     assert review["item_id"] not in other and "Aucune demande en attente" in other
 
 
-def test_the_queue_pages_with_a_next_link(signed_in, client, services, monkeypatch):
-    import adapters.http.console as console
+def counts(page: str) -> dict[str, str]:
+    """Each tab's label and the count it shows."""
+    return dict(re.findall(
+        r'<a href="/support/queue\?[^"]*"[^>]*>([^<]+?) <span class="count">(\d+)<', page
+    ))
 
+
+def test_each_tab_counts_its_open_items(signed_in, client, services):
     client.post("/api/v1/registrations", json={**HELENE, "first_name": "Hélèna"})
-    client.post("/api/v1/registrations", json={
-        "member_number": "M1000005", "last_name": "Ndiaye", "first_name": "Aminta",
-        "birth_date": "1985-06-03", "email": "aminata@example.org",
+    client.post("/api/v1/registrations", json=AMINATA)
+    client.post("/api/v1/support-requests", json={
+        "kind": "other", "last_name": "Martin", "first_name": "Louise",
+        "message": "Je ne reçois rien.", "email": "louise@example.org",
     })
     settle(services)
-    monkeypatch.setattr(console, "PAGE_SIZE", 1)
+    shown = counts(text(signed_in.get("/support/queue?kind=other")))
+    assert shown == {
+        "Vérifications d'identité": "2", "E-mails non remis": "0",
+        "Changements d'adresse": "0", "Clôtures": "0", "Autres": "1",
+    }
+    assert "2 à traiter" in re.sub(r"<[^>]+>", "", text(signed_in.get("/support/queue")))
+
+
+def test_a_decided_item_leaves_the_count_and_shows_under_traites(signed_in, services, review):
+    assert decide(signed_in, review, "approve", "Vu au téléphone").status_code == 302
+    settle(services)
+    assert counts(text(signed_in.get("/support/queue")))["Vérifications d'identité"] == "0"
+    closed = text(signed_in.get("/support/queue?kind=identity_review&status=closed"))
+    assert f"/support/items/{review['item_id']}" in closed
+    assert f"Approuvée par {AGENT}" in closed
+    assert 'aria-current="page">Traités</a>' in closed
+    still_open = text(signed_in.get("/support/queue?kind=identity_review&status=open"))
+    assert review["item_id"] not in still_open
+
+
+@pytest.mark.parametrize(("moment", "shown"), [
+    (datetime(2026, 12, 3, 13, 5, 42, tzinfo=UTC), "03/12/2026 à 14:05"),  # UTC+1
+    (datetime(2026, 7, 1, 22, 30, tzinfo=UTC), "02/07/2026 à 00:30"),  # UTC+2, the next day
+], ids=["winter", "summer"])
+def test_the_queue_and_the_item_show_instants_in_paris(
+    client, services, clock, agent, review_at, moment, shown
+):
+    review = review_at(moment)
+    sign_in(client, agent)
+    page = text(client.get("/support/queue"))
+    assert shown in page
+    assert moment.strftime("%d/%m/%Y à %H:%M") not in page  # never the UTC time
+    detail = text(client.get(f"/support/items/{review['item_id']}"))
+    assert f"<dt>Reçue le</dt><dd>{shown}</dd>" in detail
+
+
+@pytest.fixture
+def review_at(client, services, clock):
+    def at(moment: datetime) -> dict[str, str]:
+        clock.now = moment
+        response = client.post("/api/v1/registrations", json={**HELENE, "first_name": "Hélèna"})
+        settle(services)
+        registration = response.json["registration_id"]
+        return {"registration_id": registration,
+                "item_id": item_id("identity_review", registration)}
+
+    return at
+
+
+def test_the_queue_pages_with_a_next_link(signed_in, client, services, monkeypatch):
+    from adapters.http.console import queue
+
+    client.post("/api/v1/registrations", json={**HELENE, "first_name": "Hélèna"})
+    client.post("/api/v1/registrations", json=AMINATA)
+    settle(services)
+    monkeypatch.setattr(queue, "PAGE_SIZE", 1)
     first = text(signed_in.get("/support/queue"))
     cursor = re.search(r'href="(/support/queue\?[^"]*cursor=[^"]+)"[^>]*>Suivant', first)
     assert cursor is not None
     second = text(signed_in.get(cursor.group(1)))
     assert "Hélèna" in first and "Ndiaye" not in first
     assert "Ndiaye" in second and "Hélèna" not in second
-    assert "Suivant" not in second and "Début de la file" in second
+    assert "Suivant" not in second and "Début de la liste" in second
 
 
 @pytest.mark.parametrize("cursor", ["not-a-cursor", "cTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk5"])
@@ -170,90 +297,7 @@ def test_a_bad_next_link_is_a_french_400_page(signed_in, cursor):
     assert "Le lien de page suivante n'est pas valide." in text(response)
 
 
-def test_an_unknown_tab_is_a_french_404_page(signed_in):
-    response = signed_in.get("/support/queue?kind=everything")
+@pytest.mark.parametrize("query", ["kind=everything", "kind=closure&status=maybe"])
+def test_an_unknown_tab_is_a_french_404_page(signed_in, query):
+    response = signed_in.get(f"/support/queue?{query}")
     assert response.status_code == 404 and "Cette file n'existe pas." in text(response)
-
-
-def test_the_identity_review_detail_shows_both_spellings(signed_in, review):
-    response = signed_in.get(f"/support/items/{review['item_id']}")
-    assert response.status_code == 200
-    page = text(response)
-    assert "Saisi par la personne" in page and "Annuaire" in page
-    assert "M1000001" in page
-    first_name = re.search(r"Prénom.*?<td>(.*?)</td>\s*<td>(.*?)</td>", page, re.S)
-    assert first_name.groups() == ("Hélèna", "Hélène")
-    last_name = re.search(r"Nom.*?<td>(.*?)</td>\s*<td>(.*?)</td>", page, re.S)
-    assert last_name.groups() == ("Dupré-Lefèvre", "Dupré-Lefèvre")
-    assert 'name="decision" value="approve"' in page and "<textarea" in page
-
-
-def test_what_a_person_typed_is_escaped(signed_in, client, services):
-    typed = '<script>alert("x")</script>'
-    created = client.post("/api/v1/registrations", json={**HELENE, "first_name": typed}).json
-    settle(services)
-    item = item_id("identity_review", created["registration_id"])
-    raw = signed_in.get(f"/support/items/{item}").get_data(as_text=True)
-    assert typed not in raw and "&lt;script&gt;" in raw
-    assert typed not in signed_in.get("/support/queue").get_data(as_text=True)
-
-
-def test_approving_through_the_form_decides_the_registration(signed_in, services, review):
-    response = decide(signed_in, review, "approve", "Faute de frappe, vérifié par téléphone.")
-    assert response.status_code == 302
-    assert response.location.endswith("/support/queue?kind=identity_review")
-    queue = text(signed_in.get(response.location))
-    assert "Demande approuvée" in queue and review["item_id"] not in queue
-
-    status = signed_in.get(f"/api/v1/registrations/{review['registration_id']}").json
-    assert status["status"] == "approved"
-    settle(services)
-    detail = text(signed_in.get(f"/support/items/{review['item_id']}"))
-    assert "Approuvée" in detail and "Camille Martin" in detail
-    assert "Faute de frappe, vérifié par téléphone." in detail
-    drain(services)
-    [message] = read_mail(services.settings.mail.directory)
-    assert message["To"] == "helene@example.org"
-    assert re.search(r"^Identifiant : \d{8}$", text_of(message), re.M)
-
-
-def test_the_agent_and_the_note_are_on_the_event(signed_in, services, review):
-    decide(signed_in, review, "reject", "Pièce\r\nd'identité  illisible")
-    events = services.lifecycle.events.get(UUID(review["registration_id"]))
-    [event] = [e for e in events if type(e).__name__ == "IdentityRejected"]
-    assert event.agent == "Camille Martin"
-    assert event.note == "Pièce d'identité illisible"  # the note is kept on one line
-    status = signed_in.get(f"/api/v1/registrations/{review['registration_id']}").json
-    assert status["status"] == "rejected"
-
-
-def test_a_second_decision_says_the_request_was_already_handled(signed_in, review):
-    token = csrf_token(signed_in, f"/support/items/{review['item_id']}")
-    assert decide(signed_in, review, "approve", token=token).status_code == 302
-    again = decide(signed_in, review, "reject", token=token)
-    assert again.status_code == 409
-    assert "Cette demande a déjà été traitée." in text(again)
-
-
-def test_a_decision_that_is_neither_approve_nor_reject_is_refused(signed_in, review):
-    response = decide(signed_in, review, "maybe", "hmm")
-    assert response.status_code == 422
-    assert "Choisissez « Approuver » ou « Rejeter »." in text(response)
-    assert ">hmm</textarea>" in text(response)
-
-
-def test_an_unknown_item_or_registration_is_a_french_404_page(signed_in):
-    assert signed_in.get("/support/items/nope").status_code == 404
-    response = decide(
-        signed_in, {"registration_id": "00000000-0000-0000-0000-000000000000",
-                    "item_id": "nope"}, "approve", token=csrf_token(signed_in, "/support/queue"),
-    )
-    assert response.status_code == 404
-    assert "Cette demande d'inscription n'existe pas." in text(response)
-
-
-def test_signing_out_ends_the_console_session(signed_in):
-    token = csrf_token(signed_in, "/support/queue")
-    response = signed_in.post("/support/signout", data={"csrf_token": token})
-    assert response.status_code == 302 and response.location.endswith("/support/")
-    assert signed_in.get("/support/queue").status_code == 302

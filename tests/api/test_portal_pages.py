@@ -20,7 +20,6 @@ from tests.api.page_browser import (
     REGISTRATION_FORM,
     SIGN_IN,
     SPACE,
-    UUID,
     WRONG,
     Browser,
     everything,
@@ -87,7 +86,9 @@ def test_a_password_change_ends_the_other_sessions_page_or_api(signed_in, client
 def test_an_accepted_closure_ends_the_page_session(signed_in, client, services, member):
     sent = signed_in.post("/mon-espace/fermeture", password=member.password)
     assert sent.status_code == 200 and "Demande de fermeture transmise" in text(sent)
-    [request_id] = UUID.findall(text(sent))
+    [asked] = recorded(services, "ClosureRequested")
+    request_id = asked.request_id
+    assert f"<code>{request_id.hex[:8].upper()}</code>" in text(sent)  # its short reference
     assert signed_in.get(SPACE).status_code == 200  # asked, not yet closed
     support = {"Authorization": f"Bearer {services.staff_tokens.create('alice', 'support')}"}
     decided = client.post(f"/api/v1/support/requests/{request_id}/decision", headers=support,
@@ -200,6 +201,10 @@ def test_the_contact_form_joins_a_messages_lines_but_refuses_a_bidi_override(
     assert sent.status_code == 200 and "Demande transmise au support" in text(sent)
     [submitted] = recorded(services, "SupportRequestSubmitted")
     assert submitted.message == "Bonjour, je ne reçois pas mes codes."
+    # The short reference its acknowledgement e-mail quotes, not the request's whole id.
+    reference = submitted.originator_id.hex[:8].upper()
+    shown = text(sent)
+    assert f"<code>{reference}</code>" in shown and str(submitted.originator_id) not in shown
 
 
 def answered(request):

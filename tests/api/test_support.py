@@ -38,6 +38,7 @@ from tests.helpers import (
 NOTE = "Vérifié par téléphone avec l'adhérente."
 NEW_EMAIL = "nouvelle.adresse@example.org"
 STRANGER = {"last_name": "Inconnu", "first_name": "Personne", "message": "Bonjour, aidez-moi."}
+ACKNOWLEDGED = "Votre demande au support technique (référence "
 
 
 # Helpers.
@@ -325,9 +326,15 @@ def test_accepting_an_email_update_sets_the_address_and_sends_fresh_credentials(
         request_id, "email_update", "accepted",
     )
     assert (body["agent"], body["note"]) == ("alice", NOTE) and body["decided_at"]
+    assert body["reply"] is None and body["reference"] == request_id[:8].upper()
     messages = mails(services)[1:]  # after the registration's own e-mail
+    [acknowledged] = [m for m in messages if m["Subject"].startswith(ACKNOWLEDGED)]
+    # The new address when the request gives it, else the account's (test_support_emails.py).
+    assert acknowledged["To"] == (NEW_EMAIL if where == "request" else EMAIL)
+    messages.remove(acknowledged)
     [fresh] = [m for m in messages if m["To"] == NEW_EMAIL]
     [notice] = [m for m in messages if m["To"] == EMAIL]
+    assert len(messages) == 2  # no decision e-mail: these two tell of it
     assert "modifiée" in notice["Subject"] and "Mot de passe" not in text_of(notice)
     new_identifier, password = credentials(fresh)
     assert new_identifier == identifier

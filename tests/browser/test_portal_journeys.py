@@ -9,6 +9,7 @@ import re
 
 from playwright.sync_api import expect
 
+from domain.support_request import support_reference
 from tests.browser.conftest import CODE, Portal
 from tests.helpers import ANSWER, HELENE, NEW_EMAIL, OTHER, OWN_PASSWORD, bearer, settle
 
@@ -164,7 +165,9 @@ def test_contact_closure_then_sign_out_ends_the_session_even_for_a_copied_cookie
     settle(portal.services)
     support = bearer(portal.services.staff_tokens.create("alice", "support"))
     queue = portal.client.get("/api/v1/support/queue", headers=support).get_json()["items"]
-    [listed] = [i for i in queue if i.get("request_id") == reference]
+    # The page shows the short reference the acknowledgement e-mail quotes.
+    [listed] = [i for i in queue
+                if i.get("request_id") and support_reference(i["request_id"]) == reference]
     item = portal.client.get(f"/api/v1/support/queue/{listed['item_id']}", headers=support)
     assert item.get_json()["details"]["message"] == (
         "Bonjour, mon ancienne adresse est fermée. Merci."  # the lines joined by spaces

@@ -24,8 +24,11 @@ LOCKED_UNTIL = datetime(2026, 12, 3, 16, 42, tzinfo=UTC)  # 17 h 42 in Paris (wi
 REASONS = ["registration", "registration_retry", "identity_approved", "recovery",
            "support_resend", "email_update"]
 CONTRACT_LINES = re.compile(
-    r"^(Identifiant : \d{8}|Mot de passe temporaire : \w{10}|Code de vérification : \w{16})$"
+    r"^(Identifiant : \d{8}|Mot de passe temporaire : \w{10}|Code de vérification : \w{16}"
+    r"|Référence de votre demande : [0-9A-F]{8})$"
 )
+REQUEST_ID = "3f1c1a52-35a5-4a4c-9a57-0d7b1f0f0c11"
+REPLY = "Votre attestation fiscale vous est envoyée par courrier cette semaine."
 
 # Each e-mail, and the pages beside /contact it leads to.
 EMAILS = {
@@ -40,6 +43,14 @@ EMAILS = {
     "rejection": (MAIL.rejection(TO), {"/activer"}),
     "reimbursement_alert": (MAIL.reimbursement_alert(TO, "Hélène", "25.4", date(2026, 10, 1)),
                             {"/mon-espace/remboursements", "/mon-espace/infos"}),
+    **{f"support_acknowledgement:{k}": (MAIL.support_acknowledgement(TO, REQUEST_ID, k), set())
+       for k in ("email_update", "closure", "other")},
+    # Every decision that is e-mailed (an accepted closure is told by its notice).
+    **{f"support_decision:{k}:{a}": (
+        MAIL.support_decision(TO, REQUEST_ID, k, a, REPLY),
+        {"/codes-oublies"} if (k, a) == ("email_update", False) else set(),
+    ) for k, a in (("other", True), ("other", False), ("email_update", True),
+                   ("email_update", False), ("closure", False))},
 }
 every_email = pytest.mark.parametrize("name", EMAILS)
 

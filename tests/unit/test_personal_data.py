@@ -19,7 +19,7 @@ AGGREGATES = (Account, Enrollment, SupportRequest, Reimbursement, MemberIndex)
 PERSONAL_NAMES = {
     "member_number", "principal_member_number", "last_name", "first_name", "birth_date",
     "email", "new_email", "old", "new", "question", "secret_question", "message", "note",
-    "declared", "directory", "label", "amount", "care_date", "contract_id",
+    "declared", "directory", "label", "amount", "care_date", "contract_id", "reply",
 }
 
 

@@ -116,8 +116,9 @@ def test_the_state_at_an_instant_is_the_account_as_it_was_then(world):
     world.cases.sign_in.sign_in(account.identifier, password)
     world.cases.sign_in.change_password(account.id, password, OWN)
     then = world.cases.audit.state_at(account.identifier, before)
-    assert then.state["password_hash"] is None and not then.state["has_signed_in"]
-    assert world.cases.audit.state_at(account.identifier, world.clock()).state["has_signed_in"]
+    assert then.state["must_change_password"] and then.state["last_sign_in_at"] is None
+    now = world.cases.audit.state_at(account.identifier, world.clock())
+    assert now.state["last_sign_in_at"] == world.clock() and not now.state["must_change_password"]
     history = [type(e).__name__ for _, e in world.cases.audit.history(account.identifier)]
     assert history[:2] == ["RegistrationRequested", "IdentityMatched"]
     assert "PasswordChanged" in history

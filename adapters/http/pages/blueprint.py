@@ -26,23 +26,29 @@ CSP = (
 FORM_EXPIRED = "Le formulaire a expiré ou n'est pas valide. Rechargez la page et recommencez."
 
 
-@bp.before_request
-def check_csrf() -> None:
-    # A POST without this session's token is refused (CSRFError, 400); GET passes.
-    current_app.extensions["csrf"].protect()
+def guard_pages(blueprint: Blueprint) -> None:
+    """What every HTML page answers with, the portal's and the console's: a CSRF check of each
+    POST (CSRFError, 400; GET passes), no caching of anyone's data, no framing, no sniffing,
+    and a policy that lets the page load only the service's own stylesheet."""
+
+    @blueprint.before_request
+    def check_csrf() -> None:
+        current_app.extensions["csrf"].protect()
+
+    @blueprint.after_request
+    def page_headers(response: Any) -> Any:
+        headers = response.headers
+        headers["Cache-Control"] = "no-store"
+        headers["X-Content-Type-Options"] = "nosniff"
+        headers["X-Frame-Options"] = "DENY"
+        headers["Referrer-Policy"] = "same-origin"
+        headers["Content-Security-Policy"] = CSP
+        if request.endpoint == "pages.static":
+            headers["Cache-Control"] = "public, max-age=3600"  # our stylesheets, nobody's data
+        return response
 
 
-@bp.after_request
-def page_headers(response: Any) -> Any:
-    headers = response.headers
-    headers["Cache-Control"] = "no-store"
-    headers["X-Content-Type-Options"] = "nosniff"
-    headers["X-Frame-Options"] = "DENY"
-    headers["Referrer-Policy"] = "same-origin"
-    headers["Content-Security-Policy"] = CSP
-    if request.endpoint == "pages.static":
-        headers["Cache-Control"] = "public, max-age=3600"  # our stylesheet, nobody's data
-    return response
+guard_pages(bp)
 
 
 bp.context_processor(page_context)

@@ -28,6 +28,7 @@ from adapters.http.portal import (
 )
 from adapters.http.services import services
 from domain import errors as domain
+from domain.support_request import support_reference
 from domain.use_cases.views import RecoveryRequest, RegistrationRequest, SupportRequestForm
 
 REGISTRATION = ("member_number", "last_name", "first_name", "birth_date", "email",
@@ -153,7 +154,9 @@ def contact() -> Any:
         return render_template("portal/contact.html", form=form), form.status
     support = services().use_cases.support
     request_id = support.submit_support_request(SupportRequestForm(**data))
-    return render_template("portal/contact_sent.html", request_id=request_id, kind=data["kind"])
+    return render_template(
+        "portal/contact_sent.html", reference=support_reference(request_id), kind=data["kind"]
+    )
 
 
 def _posted() -> bool:

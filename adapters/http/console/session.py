@@ -1,4 +1,4 @@
-"""The support console's sign-in: a server-side console session (StaffTokens.open_console)
+"""The console's sign-in: a server-side console session (StaffTokens.open_console)
 whose random id is kept sealed in the Flask session, and the `signed_in` decorator that lets
 only a live session of a live support token through.
 
