@@ -170,10 +170,8 @@ def about(stream: str) -> Words:
 
 
 _IDENTITY: tuple[tuple[str, str, Words], ...] = (
-    ("member_number", "Numéro d'adhérent", text),
-    ("last_name", "Nom", text),
-    ("first_name", "Prénom", text),
-    ("birth_date", "Date de naissance", day),
+    ("member_number", "Numéro d'adhérent", text), ("last_name", "Nom", text),
+    ("first_name", "Prénom", text), ("birth_date", "Date de naissance", day),
 )
 _DECISION = (
     ("agent", "Agent", text), ("note", "Note", text),
@@ -185,10 +183,8 @@ _DECISION = (
 # not listed: they mean nothing to a reader, or must not be shown.
 FIELDS: dict[str, tuple[tuple[str, str, Words], ...]] = {
     "AccountOpened": (
-        ("identifier", "Identifiant", text),
-        ("member_number", "Numéro d'adhérent", text),
-        ("email", "Adresse e-mail", text),
-        ("sections", "Rubriques", sections),
+        ("identifier", "Identifiant", text), ("member_number", "Numéro d'adhérent", text),
+        ("email", "Adresse e-mail", text), ("sections", "Rubriques", sections),
         ("secret_question", "Question secrète", question),
     ),
     "CredentialsRequested": (("reason", "Motif", one_of(CREDENTIALS_REASONS)),),

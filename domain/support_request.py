@@ -55,6 +55,13 @@ def requester_address(kind: str, email: str | None, new_email: str | None) -> st
     return email or None
 
 
+def _decided_without_reply(state: dict[str, Any]) -> None:
+    """A decision stored before replies (v1): none, and nobody e-mailed, so a replay sends
+    nothing now."""
+    state["reply"] = None
+    state["email_requester"] = False
+
+
 class SupportRequest(Aggregate):
     class SupportRequestSubmitted(Aggregate.Created):
         """v2 adds `acknowledge`: whether the requester is e-mailed an acknowledgement. A
@@ -92,10 +99,7 @@ class SupportRequest(Aggregate):
         email_requester: bool
         actor: str
 
-        @staticmethod
-        def upcast_v1_v2(state: dict[str, Any]) -> None:
-            state["reply"] = None
-            state["email_requester"] = False
+        upcast_v1_v2 = staticmethod(_decided_without_reply)
 
     class SupportRequestRejected(Aggregate.Event):
         """v2: as SupportRequestAccepted."""
@@ -107,10 +111,7 @@ class SupportRequest(Aggregate):
         email_requester: bool
         actor: str
 
-        @staticmethod
-        def upcast_v1_v2(state: dict[str, Any]) -> None:
-            state["reply"] = None
-            state["email_requester"] = False
+        upcast_v1_v2 = staticmethod(_decided_without_reply)
 
     @event(SupportRequestSubmitted)
     def __init__(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 from datetime import timedelta
+from functools import lru_cache
 
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
@@ -14,10 +15,16 @@ from flask import current_app, session
 
 
 def _fernet(purpose: str) -> Fernet:
+    return _keyed(current_app.secret_key, purpose)
+
+
+@lru_cache(maxsize=16)
+def _keyed(secret: str, purpose: str) -> Fernet:
+    # Derived once per secret and purpose, not on every signed-in request.
     key = HKDF(
         algorithm=hashes.SHA256(), length=32, salt=None,
         info=f"account-lifecycle {purpose}".encode(),
-    ).derive(current_app.secret_key.encode())
+    ).derive(secret.encode())
     return Fernet(base64.urlsafe_b64encode(key))
 
 

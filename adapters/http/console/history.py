@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from adapters.audit_words import CREDENTIALS_REASONS, RECOVERY_OUTCOMES
 from adapters.http.console.labels import hour
 from adapters.http.services import services
 from domain.account import Account
@@ -16,26 +17,12 @@ from domain.account import Account
 RECENT = 10
 PAGE = 50  # the events read at a time while looking back for the last sign-in
 
-CREDENTIALS_REASONS = {
-    "registration": "inscription",
-    "registration_retry": "inscription recommencée",
-    "identity_approved": "identité validée par le support",
-    "recovery": "codes d'accès oubliés",
-    "support_resend": "renvoi par le support",
-    "email_update": "adresse changée par le support",
-}
+# The reasons and outcomes read as the auditor's timeline says them (audit_words.py).
 EMAIL_REASONS = {
     "member": "par le membre",
     "support": "par le support",
     "recovery": "avec la réponse secrète",
     "registration_retry": "à l'inscription recommencée",
-}
-RECOVERY_OUTCOMES = {
-    "credentials_sent": "nouveaux codes envoyés",
-    "capped": "plafond de 3 e-mails en 24 heures atteint, rien n'est envoyé",
-    "wrong_secret_answer": "réponse secrète fausse",
-    "secret_answer_path_closed": "3 réponses secrètes fausses, cette voie est fermée 24 heures",
-    "email_changed": "adresse changée avec la réponse secrète",
 }
 PLAIN = {
     "AccountOpened": "Compte ouvert",
