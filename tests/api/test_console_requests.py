@@ -9,7 +9,7 @@ import re
 import pytest
 
 from projections.support_queue import item_id
-from tests.api.test_console import AGENT, sign_in, stored, text, title
+from tests.api.console_pages import AGENT, sign_in, stored, text, title
 from tests.helpers import (
     OWN_PASSWORD,
     bearer,

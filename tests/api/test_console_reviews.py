@@ -9,7 +9,7 @@ from uuid import UUID
 import pytest
 
 from projections.support_queue import item_id
-from tests.api.test_console import (
+from tests.api.console_pages import (
     AGENT,
     HELENE,
     csrf_token,

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from tests.api.test_console import csrf_token, sign_in
+from tests.api.console_pages import csrf_token, sign_in
 
 
 @pytest.fixture
