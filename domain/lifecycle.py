@@ -204,8 +204,16 @@ class AccountLifecycle(Application[UUID]):
         return index
 
     def account(self, account_id: UUID) -> Account:
+        return self._account(account_id, copied=True)
+
+    def account_to_show(self, account_id: UUID) -> Account:
+        """The kept account itself, for a view that only reads it: a command must use
+        account(), whose deep copy (a fifth of a page's load) keeps the kept one unchanged."""
+        return self._account(account_id, copied=False)
+
+    def _account(self, account_id: UUID, *, copied: bool) -> Account:
         try:
-            account = self.cached_accounts.get(account_id)
+            account = self.cached_accounts.get(account_id, deepcopy_from_cache=copied)
         except AggregateNotFoundError:
             raise AccountNotFoundError(account_id) from None
         if not isinstance(account, Account):

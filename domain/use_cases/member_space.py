@@ -15,11 +15,14 @@ class MemberSpace:
         self.directory = ports.directory
         self.clock = ports.clock
 
-    def me(self, account_id: UUID, *, beneficiaries: bool = True) -> MemberView:
-        """What the portal shows the member; without their beneficiaries (a query less) for
-        the pages that do not list them."""
-        account = self.store.account(account_id)
-        entry = self.directory.find(account.member_number)
+    def me(
+        self, account_id: UUID, *, beneficiaries: bool = True, directory: bool = True
+    ) -> MemberView:
+        """What the portal shows the member; without their beneficiaries, or without anything
+        from the directory (names, sections), for the pages that do not show them: a query
+        less each."""
+        account = self.store.account_to_show(account_id)
+        entry = self.directory.find(account.member_number) if directory else None
         # Only a health contract's principal member has beneficiaries: no query for the others.
         covered = (
             self.directory.beneficiaries(account.member_number)

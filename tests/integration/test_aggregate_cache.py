@@ -69,3 +69,16 @@ def test_a_support_request_is_not_kept_where_an_erasure_would_not_reach_it(
     with pytest.raises(AccountNotFoundError):
         elsewhere.lifecycle.account(request_id)  # asked for as an account by mistake
     assert set(elsewhere.lifecycle.cached_accounts.cache.cache) <= {account.id}
+
+
+def test_a_command_works_on_a_copy_and_a_view_reads_the_kept_account(services, member):
+    """account_to_show spares views the deep copy: what a command changes before its save
+    (or without one, when a guard refuses after a change) must not reach the kept account."""
+    account_id = services.lifecycle.account_by_identifier(member.identifier).id
+    kept = services.lifecycle.account_to_show(account_id)
+    assert services.lifecycle.account_to_show(account_id) is kept
+    commanded = services.lifecycle.account(account_id)
+    assert commanded is not kept
+    commanded.set_alerts(True, commanded.modified_on)  # changed, never saved
+    assert services.lifecycle.account_to_show(account_id).alerts_reimbursements is False
+    assert services.use_cases.member_space.me(account_id).alerts_reimbursements is False

@@ -27,9 +27,12 @@ SECTION_UNAVAILABLE = (
 )
 
 
-def _me(*, beneficiaries: bool = False) -> Any:
-    # Only "Mon espace" lists the beneficiaries.
-    return services().use_cases.member_space.me(g.member.account_id, beneficiaries=beneficiaries)
+def _me(*, beneficiaries: bool = False, directory: bool = True) -> Any:
+    # Only "Mon espace" lists the beneficiaries; "Modifier mes infos" shows nothing of the
+    # directory's.
+    return services().use_cases.member_space.me(
+        g.member.account_id, beneficiaries=beneficiaries, directory=directory
+    )
 
 
 @bp.get("/mon-espace")
@@ -85,7 +88,8 @@ def _infos_page(part: str | None = None, form: Form | None = None) -> Any:
     if part is not None and form is not None:
         forms[part] = form
     status = form.status if form is not None else 200
-    return render_template("portal/infos.html", me=_me(), forms=forms, part=part), status
+    page = render_template("portal/infos.html", me=_me(directory=False), forms=forms, part=part)
+    return page, status
 
 
 @bp.post("/mon-espace/infos/email")
