@@ -18,7 +18,18 @@ from flask_wtf.csrf import CSRFProtect
 
 from adapters import logs, metrics
 from adapters.directory import DirectoryImportError
-from adapters.http import Api, audit, claims, console, member, ops, portal, support
+from adapters.http import (
+    Api,
+    audit,
+    claims,
+    console,
+    member,
+    member_sessions,
+    ops,
+    passkeys,
+    portal,
+    support,
+)
 from adapters.http.errors import register_error_handlers
 from adapters.http.headers import register_security_headers
 from adapters.http.limits import make_limiter
@@ -107,6 +118,8 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Flas
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     api.register_blueprint(portal.blp)
     api.register_blueprint(member.blp)
+    api.register_blueprint(member_sessions.blp)
+    api.register_blueprint(passkeys.blp)
     api.register_blueprint(support.blp)
     api.register_blueprint(claims.blp)
     api.register_blueprint(audit.blp)

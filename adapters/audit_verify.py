@@ -3,8 +3,10 @@ read models and compare them, row by row, with the live ones."""
 
 from __future__ import annotations
 
+import getpass
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID, uuid4
 
@@ -31,9 +33,12 @@ READ_MODELS: list[tuple[str, type, type]] = [
 ]
 
 
-def verify_everything(s: Services, say: Callable[[str], None]) -> list[str]:
+def verify_everything(
+    s: Services, say: Callable[[str], None], run_by: str | None = None
+) -> list[str]:
     """The chain, the snapshots, the read models; the problems found (none: all agrees). The
-    last line said is the summary."""
+    last line said is the summary; the outcome is stored for the auditors' console."""
+    started_at = s.clock()
     chain = verify_chain(s.lifecycle, s.audit, say=say)
     problems = chain.problems
     try:
@@ -55,7 +60,56 @@ def verify_everything(s: Services, say: Callable[[str], None]) -> list[str]:
         summary = "replay failed"
     say(f"{chain.checked} events chained; {summary}; "
         + ("everything agrees" if not problems else f"{len(problems)} problem(s)"))
+    record_run(s.database, VerificationRun(
+        started_at, s.clock(), "ok" if not problems else "problems", chain.checked,
+        len(problems), problems[:FIRST_PROBLEMS], run_by or f"cli:{_os_user()}",
+    ))
     return problems
+
+
+FIRST_PROBLEMS = 20  # kept for the console page; the command's output has them all
+
+
+@dataclass(frozen=True)
+class VerificationRun:
+    """One run of `audit verify`, as the console shows the last one."""
+
+    started_at: datetime
+    finished_at: datetime
+    outcome: str  # "ok" or "problems"
+    events_checked: int
+    problem_count: int
+    problems: list[str]  # the first FIRST_PROBLEMS
+    run_by: str  # "cli:<the operating system's user>"
+
+
+def record_run(database: Database, run: VerificationRun) -> None:
+    database.run(
+        "INSERT INTO audit_verifications (started_at, finished_at, outcome, events_checked,"
+        " problem_count, problems, run_by) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+        (run.started_at.isoformat(), run.finished_at.isoformat(), run.outcome,
+         run.events_checked, run.problem_count, "\n".join(run.problems), run.run_by),
+    )
+
+
+def last_run(database: Database) -> VerificationRun | None:
+    rows = database.run("SELECT * FROM audit_verifications ORDER BY id DESC LIMIT 1")
+    if not rows:
+        return None
+    row = rows[0]
+    return VerificationRun(
+        datetime.fromisoformat(row["started_at"]), datetime.fromisoformat(row["finished_at"]),
+        row["outcome"], int(row["events_checked"]), int(row["problem_count"]),
+        row["problems"].splitlines(), row["run_by"],
+    )
+
+
+def _os_user() -> str:
+    # Who ran the command, as far as the machine knows; a container may have no name for it.
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "inconnu"
 
 
 @dataclass

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from email.message import EmailMessage
 
-from adapters import mail_support
+from adapters import mail_passkeys, mail_support
 from adapters.mail_french import euros, of, paris_time
 from adapters.mail_render import Block, Codes, Link, compose, paragraph
 
@@ -202,5 +202,6 @@ _NOTICES = {
     "PasswordChanged": _password_changed,
     "AccountClosed": _closed,
     "EmailChanged": _email_changed,
+    **mail_passkeys.NOTICES,
 }
 NOTICE_EVENTS = frozenset(_NOTICES)

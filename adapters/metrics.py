@@ -53,6 +53,8 @@ _EVENT_COUNTS: dict[str, tuple[Any, tuple[str, ...]]] = {
     "IdentityMismatchFlagged": (REGISTRATIONS, ("identity_review",)),
     "RegistrationRefused": (REGISTRATIONS, ("refused",)),
     "SignedIn": (SIGN_INS, ("success",)),
+    "SignedInWithPasskey": (SIGN_INS, ("success",)),
+    "SignedInWithRecoveryCode": (SIGN_INS, ("success",)),
     "SignInFailed": (SIGN_INS, ("failure",)),
     "AccountLocked": (LOCKOUTS, ()),
 }

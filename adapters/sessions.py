@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -196,6 +197,37 @@ class MemberSession:
     identifier: str
     temporary: bool
     expires_at: datetime
+    session_id: str  # what the member sees and names a session by; the digest never leaves
+    authenticated_at: datetime  # when the member last proved who they are in it
+
+
+@dataclass(frozen=True)
+class SessionSeen:
+    """A live session as its member lists it: never its token, never its digest."""
+
+    session_id: str
+    digest: str  # only to tell the caller's own session; never shown
+    created_at: datetime
+    last_seen_at: datetime
+    authenticated_at: datetime
+    user_agent: str | None
+
+
+# Long enough for any real browser's header; a longer one is a client's invention.
+USER_AGENT_MAX = 512
+# The device a session is opened from. The sign-in use case that opens sessions knows nothing
+# of HTTP, so the web layer binds each request's User-Agent here for its duration, as the
+# request id is bound for the log lines (adapters/logs.py); other callers open "unknown" ones.
+_user_agent: ContextVar[str | None] = ContextVar("member_session_user_agent", default=None)
+
+
+def bind_user_agent(header: str | None) -> None:
+    _user_agent.set(header[:USER_AGENT_MAX] if header else None)
+
+
+def _public_id() -> str:
+    # Random, not derived from the token: a shown id opens nothing and says nothing of it.
+    return secrets.token_urlsafe(16)
 
 
 class MemberSessions:
@@ -210,9 +242,11 @@ class MemberSessions:
         expires_at = now + ABSOLUTE_LIFETIME
         self.database.run(
             "INSERT INTO member_sessions (token_digest, account_id, identifier, temporary,"
-            " created_at, last_seen_at, expires_at) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+            " created_at, last_seen_at, expires_at, session_id, user_agent, authenticated_at)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
             (token_digest(token), str(account_id), identifier, int(temporary),
-             now.isoformat(), now.isoformat(), expires_at.isoformat()),
+             now.isoformat(), now.isoformat(), expires_at.isoformat(), _public_id(),
+             _user_agent.get(), now.isoformat()),
         )
         return token, expires_at
 
@@ -223,19 +257,65 @@ class MemberSessions:
         # Every request moves the idle expiry (CONTRACT.md), so every request writes: the write
         # comes first, so that SQLite waits for its lock rather than failing to upgrade a read
         # lock when another process writes at the same moment. Instants are stored as UTC ISO
-        # strings, whose text order is time order.
+        # strings, whose text order is time order. A session the previous release opened
+        # during a rolling restart gets its public id and its sign-in instant here.
         rows = self.database.run(
-            "UPDATE member_sessions SET last_seen_at = %s WHERE token_digest = %s"
-            " AND expires_at > %s AND last_seen_at > %s RETURNING *",
-            (now.isoformat(), digest, now.isoformat(), (now - IDLE_TIMEOUT).isoformat()),
+            "UPDATE member_sessions SET last_seen_at = %s,"
+            " session_id = COALESCE(session_id, %s),"
+            " authenticated_at = COALESCE(authenticated_at, created_at)"
+            " WHERE token_digest = %s AND expires_at > %s AND last_seen_at > %s RETURNING *",
+            (now.isoformat(), _public_id(), digest, now.isoformat(),
+             (now - IDLE_TIMEOUT).isoformat()),
         )
         if not rows:  # expired, or never was
             self.database.run("DELETE FROM member_sessions WHERE token_digest = %s", (digest,))
             return None
         row = rows[0]
-        expires_at = datetime.fromisoformat(row["expires_at"])
         return MemberSession(
-            digest, UUID(row["account_id"]), row["identifier"], bool(row["temporary"]), expires_at
+            digest, UUID(row["account_id"]), row["identifier"], bool(row["temporary"]),
+            datetime.fromisoformat(row["expires_at"]), row["session_id"],
+            datetime.fromisoformat(row["authenticated_at"]),
+        )
+
+    def listed(self, account_id: UUID) -> list[SessionSeen]:
+        """The account's live sessions, the most recently seen first."""
+        now = self.clock()
+        for row in self.database.run(  # opened by the previous release, never seen since
+            "SELECT token_digest FROM member_sessions WHERE account_id = %s"
+            " AND session_id IS NULL", (str(account_id),),
+        ):
+            self.database.run(
+                "UPDATE member_sessions SET session_id = %s, authenticated_at ="
+                " COALESCE(authenticated_at, created_at) WHERE token_digest = %s"
+                " AND session_id IS NULL", (_public_id(), row["token_digest"]),
+            )
+        rows = self.database.run(
+            "SELECT * FROM member_sessions WHERE account_id = %s AND expires_at > %s"
+            " AND last_seen_at > %s ORDER BY last_seen_at DESC, created_at DESC",
+            (str(account_id), now.isoformat(), (now - IDLE_TIMEOUT).isoformat()),
+        )
+        return [_seen(row) for row in rows]
+
+    def end(self, account_id: UUID, session_id: str) -> SessionSeen | None:
+        """Ends one of the account's sessions at once; None when it has no such live one."""
+        live = [s for s in self.listed(account_id) if s.session_id == session_id]
+        if not live:
+            return None
+        self.revoke(live[0].digest)
+        return live[0]
+
+    def end_others(self, account_id: UUID, keep: str) -> list[SessionSeen]:
+        """Ends every live session of the account but the one whose digest is `keep`; returns
+        the ones it ended (expired ones go too, unlisted: they had ended already)."""
+        ended = [s for s in self.listed(account_id) if s.digest != keep]
+        self.revoke_all(account_id, keep=keep)
+        return ended
+
+    def reauthenticated(self, digest: str, at: datetime) -> None:
+        """The member proved who they are again in this session (password, passkey, code)."""
+        self.database.run(
+            "UPDATE member_sessions SET authenticated_at = %s WHERE token_digest = %s",
+            (at.isoformat(), digest),
         )
 
     def revoke(self, digest: str) -> None:
@@ -256,3 +336,11 @@ class MemberSessions:
             cursor.execute(
                 "UPDATE member_sessions SET temporary = 0 WHERE token_digest = %s", (digest,)
             )
+
+
+def _seen(row: dict[str, Any]) -> SessionSeen:
+    return SessionSeen(
+        row["session_id"], row["token_digest"], datetime.fromisoformat(row["created_at"]),
+        datetime.fromisoformat(row["last_seen_at"]),
+        datetime.fromisoformat(row["authenticated_at"] or row["created_at"]), row["user_agent"],
+    )

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import dramatiq
 from eventsourcing.persistence import InfrastructureFactory
@@ -28,6 +29,8 @@ from adapters.queue.broker import make_broker
 from adapters.queue.outbox import Outbox
 from adapters.sessions import MemberSessions, StaffTokens
 from adapters.settings import Settings
+from adapters.webauthn_ceremonies import WebAuthnCeremonies
+from adapters.webauthn_challenges import WebAuthnChallenges
 from domain.lifecycle import AccountLifecycle
 from domain.ports import Clock, Ports, utc_now
 from domain.use_cases import UseCases, use_cases
@@ -48,6 +51,7 @@ class Services:
     directory: SqlMemberDirectory
     staff_tokens: StaffTokens
     sessions: MemberSessions
+    challenges: WebAuthnChallenges
     mailer: MailSender
     broker: dramatiq.Broker
     actors: Actors
@@ -113,6 +117,7 @@ def bootstrap(settings: Settings, clock: Clock = utc_now) -> Services:
         ])
         read_models.prepare()
     sessions = MemberSessions(database, clock)
+    challenges = WebAuthnChallenges(database, clock)
     ports = Ports(
         directory=directory,
         hasher=BcryptHasher(settings.bcrypt_rounds),
@@ -120,6 +125,12 @@ def bootstrap(settings: Settings, clock: Clock = utc_now) -> Services:
         sessions=sessions,
         subjects=keys,
         clock=clock,
+        # WebAuthn's relying party is the portal's host, its origin exactly the portal's URL.
+        ceremonies=WebAuthnCeremonies(
+            urlsplit(settings.portal_url).hostname or "localhost", "Espace Client",
+            settings.portal_url,
+        ),
+        challenges=challenges,
     )
     cases = use_cases(lifecycle, ports, audit_view)
     broker = make_broker(settings)
@@ -139,7 +150,8 @@ def bootstrap(settings: Settings, clock: Clock = utc_now) -> Services:
 
     lifecycle.on_committed = committed
     return Services(
-        settings, clock, lifecycle, cases, database, directory, staff_tokens, sessions, mailer,
+        settings, clock, lifecycle, cases, database, directory, staff_tokens, sessions,
+        challenges, mailer,
         broker, actors, outbox, support_queue, portal_view, audit_view, projections,
         read_models, migrated_from,
     )

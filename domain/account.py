@@ -1,10 +1,11 @@
 """Account: one member's access to the portal, from opening to closure.
 
-Here are the account's state, its opening, closure and settings, and every one of its events:
-they stay in Account's own class body because that names their stored topics
-(domain.account:Account.<Name>). Its credentials and e-mail change commands and questions come
-from its bases in domain/account_credentials.py and domain/account_email_change.py; their
-limits, and the pending requests of domain/account_requests.py, are still exported from here.
+Here are the account's state, its opening, and every one of its events: they stay in
+Account's own class body because that names their stored topics
+(domain.account:Account.<Name>). Its commands and questions come from its bases, by what they
+are about: domain/account_settings.py (closure, settings, notices), account_credentials.py,
+account_email_change.py and account_passkeys.py; their limits, and the pending requests of
+domain/account_requests.py, are still exported from here.
 """
 
 from __future__ import annotations
@@ -25,11 +26,12 @@ from domain.account_credentials import (
     CredentialsMixin,
 )
 from domain.account_email_change import EMAIL_VERIFICATION_LIFETIME, EmailChangeMixin
+from domain.account_passkeys import Passkey, PasskeysMixin, before_passkeys
 from domain.account_requests import CredentialsRequest, EmailChange
-from domain.errors import AccountClosedError, InvalidTransitionError
-from domain.mail import MailOutcome
+from domain.account_settings import SettingsMixin
+from domain.errors import AccountClosedError
 from domain.personal_data import PERSONAL_STATE
-from domain.states import AccountStatus, check_transition
+from domain.states import AccountStatus
 
 __all__ = [
     "CAPPED_REASONS",
@@ -46,7 +48,11 @@ __all__ = [
 ]
 
 
-class Account(CredentialsMixin, EmailChangeMixin, Aggregate):
+class Account(SettingsMixin, CredentialsMixin, EmailChangeMixin, PasskeysMixin, Aggregate):
+    # v2: passkeys, recovery codes and the passkey requirement (domain/account_passkeys.py).
+    class_version = 2
+    upcast_v1_v2 = staticmethod(before_passkeys)
+
     @event("AccountOpened")
     def __init__(
         self,
@@ -82,6 +88,9 @@ class Account(CredentialsMixin, EmailChangeMixin, Aggregate):
         self.alerts_reimbursements = False
         self.personal_data_erased = False
         self.notified_versions: list[int] = []  # events whose notice's outcome is recorded
+        self.passkeys: list[Passkey] = []
+        self.recovery_code_hashes: list[str | None] = []  # None: that code is spent
+        self.passkey_required = False
 
     @property
     def is_open(self) -> bool:
@@ -94,52 +103,6 @@ class Account(CredentialsMixin, EmailChangeMixin, Aggregate):
     @property
     def actor(self) -> str:
         return f"member:{self.identifier}"
-
-    # Opening, closure and settings.
-
-    def set_secret_question(
-        self, question: str, answer_hash: str, actor: str, at: datetime
-    ) -> None:
-        self._check_open()
-        self.secret_question_set(
-            question=question, answer_hash=answer_hash, actor=actor, timestamp=at
-        )
-
-    def set_alerts(self, reimbursements: bool, at: datetime) -> None:
-        self._check_open()
-        if reimbursements != self.alerts_reimbursements:
-            self.alerts_preference_changed(
-                reimbursements=reimbursements, actor=self.actor, timestamp=at
-            )
-
-    def close(self, agent: str, at: datetime) -> None:
-        check_transition(self.status, AccountStatus.CLOSED)
-        self.account_closed(agent=agent, actor=f"support:{agent}", timestamp=at)
-
-    def erase_personal_data(self, at: datetime) -> None:
-        """Recorded once the member's keys are destroyed; only after closure."""
-        if self.is_open:
-            raise InvalidTransitionError("an open account keeps its personal data")
-        if not self.personal_data_erased:
-            self.personal_data_erased_(
-                member_key=self.member_key, actor="system:erasure", timestamp=at
-            )
-
-    def request_closure(self, request_id: UUID, at: datetime) -> None:
-        self._check_open()
-        self.closure_requested(request_id=request_id, actor=self.actor, timestamp=at)
-
-    def record_notice(self, about_version: int, outcome: str, at: datetime) -> None:
-        """How the notice of the event at `about_version` ended; once per event. A closed or
-        erased account takes it too: the closure's own notice goes out after the closure."""
-        outcome = MailOutcome(outcome)
-        if not 1 <= about_version <= self.version:
-            raise ValueError(f"no event {about_version} to notify of")
-        if about_version not in self.notified_versions:
-            self.notice_sent(
-                about_version=about_version, outcome=outcome.value, actor="system:mailer",
-                timestamp=at,
-            )
 
     # Events.
 
@@ -248,6 +211,46 @@ class Account(CredentialsMixin, EmailChangeMixin, Aggregate):
     def account_closed(self, agent: str, actor: str, timestamp: datetime) -> None:
         self.status = AccountStatus.CLOSED
 
+    @event("PasskeyAdded")
+    def passkey_added(
+        self, credential_id: str, public_key: str, sign_count: int, name: str, actor: str,
+        timestamp: datetime,
+    ) -> None:
+        added = Passkey(credential_id, public_key, sign_count, name, timestamp)
+        self.passkeys = [*self.passkeys, added]
+
+    @event("PasskeyRemoved")
+    def passkey_removed(self, credential_id: str, actor: str, timestamp: datetime) -> None:
+        self.passkeys = [p for p in self.passkeys if p.credential_id != credential_id]
+
+    @event("PasskeyRequirementSet")
+    def passkey_requirement_set(self, required: bool, actor: str, timestamp: datetime) -> None:
+        self.passkey_required = required
+
+    @event("RecoveryCodesGenerated")
+    def recovery_codes_generated(
+        self, code_hashes: list[str], actor: str, timestamp: datetime
+    ) -> None:
+        self.recovery_code_hashes = list(code_hashes)
+
+    @event("SignedInWithPasskey")
+    def signed_in_with_passkey(
+        self, credential_id: str, sign_count: int, actor: str, timestamp: datetime
+    ) -> None:
+        self._with_passkey_used(credential_id, sign_count, timestamp)
+        self.has_signed_in = True
+        self.failed_sign_ins = 0
+
+    @event("SignedInWithRecoveryCode")
+    def signed_in_with_recovery_code(
+        self, code_index: int, codes_left: int, actor: str, timestamp: datetime
+    ) -> None:
+        codes = list(self.recovery_code_hashes)
+        codes[code_index] = None
+        self.recovery_code_hashes = codes
+        self.has_signed_in = True
+        self.failed_sign_ins = 0
+
     @event("PersonalDataErased")
     def personal_data_erased_(self, member_key: UUID, actor: str, timestamp: datetime) -> None:
         self.personal_data_erased = True
@@ -260,6 +263,14 @@ class Account(CredentialsMixin, EmailChangeMixin, Aggregate):
     def closure_requested(self, request_id: UUID, actor: str, timestamp: datetime) -> None:
         pass  # the support request carries the matter; the account keeps the trace
 
+    @event("SessionEnded")
+    def session_ended(self, device: str, actor: str, timestamp: datetime) -> None:
+        pass
+
+    @event("PersonalDataExported")
+    def personal_data_exported(self, actor: str, timestamp: datetime) -> None:
+        pass
+
     @event("NoticeSent")
     def notice_sent(
         self, about_version: int, outcome: str, actor: str, timestamp: datetime
@@ -271,3 +282,8 @@ class Account(CredentialsMixin, EmailChangeMixin, Aggregate):
         self, request_id: str, identifier: str, actor: str, timestamp: datetime
     ) -> None:
         self.credentials_request(request_id).overdue = True
+
+
+# Every way a member signs in: the "last sign-in" of the console, the audit state and the
+# export is the newest of these.
+SIGN_INS = (Account.SignedIn, Account.SignedInWithPasskey, Account.SignedInWithRecoveryCode)

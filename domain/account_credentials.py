@@ -16,6 +16,7 @@ from domain.errors import (
     AccountLockedError,
     CredentialsChangedError,
     CredentialsEmailCapError,
+    PasskeyRequiredError,
     SecretAnswerPathClosedError,
 )
 
@@ -139,8 +140,11 @@ class CredentialsMixin:
         raise CredentialsChangedError(self.identifier)
 
     def sign_in(self, checked_hash: str, at: datetime) -> None:
-        """The password whose hash is `checked_hash` was right when bcrypt checked it."""
+        """The password whose hash is `checked_hash` was right when bcrypt checked it. A
+        member who requires a passkey is not let in by a password alone, temporary or not."""
         self._check_open()
+        if self.passkey_required:
+            raise PasskeyRequiredError(self.identifier)
         with_temporary = self.check_password(checked_hash, at)
         self.signed_in(with_temporary=with_temporary, actor=self.actor, timestamp=at)
 

@@ -53,6 +53,31 @@ def generate_temporary_password() -> str:
     return "".join(chars)
 
 
+# Recovery codes: 16 characters of Crockford's base32 (no I, L, O or U to misread), 80 bits,
+# the entropy CNIL's deliberation 2022-100 asks of a secret that is enough alone; shown as
+# four groups of four.
+RECOVERY_CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+RECOVERY_CODE_LENGTH = 16
+_MISREAD = str.maketrans({"O": "0", "I": "1", "L": "1"})
+
+
+def generate_recovery_code() -> str:
+    chars = "".join(secrets.choice(RECOVERY_CODE_ALPHABET) for _ in range(RECOVERY_CODE_LENGTH))
+    return "-".join(chars[i:i + 4] for i in range(0, RECOVERY_CODE_LENGTH, 4))
+
+
+def recovery_code_digest(typed: str) -> str | None:
+    """The stored form of a typed recovery code, however it was typed (case, spaces, dashes,
+    O for 0, I or L for 1); None when it cannot be one. The codes are random and long, so a
+    digest needs no salt nor slowness, as with tokens."""
+    compact = "".join(c for c in typed.upper() if c not in " -\t\u00a0").translate(_MISREAD)
+    if len(compact) != RECOVERY_CODE_LENGTH or any(
+        c not in RECOVERY_CODE_ALPHABET for c in compact
+    ):
+        return None
+    return token_digest(compact)
+
+
 def looks_temporary(candidate: str) -> bool:
     """9 ASCII letters and 1 digit: the shape of every temporary password, which an own
     password (12 characters at least) never has. It tells which of an account's hashes a typed

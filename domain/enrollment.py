@@ -3,18 +3,50 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
+from domain.decision_reasons import checked_reason
 from domain.errors import AlreadyDecidedError, InvalidTransitionError
 from domain.mail import MailOutcome
 from domain.states import EnrollmentStatus, check_transition
 
 SYSTEM = "system:registration"
+REVIEW = "identity_review"  # the support queue's kind, by which decision_reasons.py lists
+
+
+def _decided_without_reason(state: dict[str, Any]) -> None:
+    """A decision stored before reasons (v1) gave none."""
+    state["reason"] = None
 
 
 class Enrollment(Aggregate):
+    class IdentityApproved(Aggregate.Event):
+        """v2 adds `reason`, a code of domain/decision_reasons.py: stored in clear, unlike the
+        note, so it still reads once the member is erased."""
+
+        class_version = 2
+        agent: str
+        note: str
+        reason: str | None
+        account_id: UUID
+        actor: str
+
+        upcast_v1_v2 = staticmethod(_decided_without_reason)
+
+    class IdentityRejected(Aggregate.Event):
+        """v2: as IdentityApproved."""
+
+        class_version = 2
+        agent: str
+        note: str
+        reason: str | None
+        actor: str
+
+        upcast_v1_v2 = staticmethod(_decided_without_reason)
+
     @event("RegistrationRequested")
     def __init__(
         self,
@@ -42,6 +74,7 @@ class Enrollment(Aggregate):
         self.reason: str | None = None
         self.account_id: UUID | None = None
         self.decided_at: datetime | None = None
+        self.decision_reason: str | None = None  # support's, apart from a refusal's `reason`
         self.directory_names: dict[str, str] | None = None
         self.rejection_email: str | None = None  # how the rejection e-mail ended
 
@@ -64,17 +97,23 @@ class Enrollment(Aggregate):
             actor=SYSTEM, timestamp=at,
         )
 
-    def approve(self, agent: str, note: str, account_id: UUID, at: datetime) -> None:
+    def approve(
+        self, agent: str, note: str, account_id: UUID, at: datetime, reason: str | None = None
+    ) -> None:
         self._check_undecided()
         check_transition(self.status, EnrollmentStatus.APPROVED)
         self.identity_approved(
-            agent=agent, note=note, account_id=account_id, actor=f"support:{agent}", timestamp=at
+            agent=agent, note=note, reason=checked_reason(REVIEW, "approve", reason),
+            account_id=account_id, actor=f"support:{agent}", timestamp=at,
         )
 
-    def reject(self, agent: str, note: str, at: datetime) -> None:
+    def reject(self, agent: str, note: str, at: datetime, reason: str | None = None) -> None:
         self._check_undecided()
         check_transition(self.status, EnrollmentStatus.REJECTED)
-        self.identity_rejected(agent=agent, note=note, actor=f"support:{agent}", timestamp=at)
+        self.identity_rejected(
+            agent=agent, note=note, reason=checked_reason(REVIEW, "reject", reason),
+            actor=f"support:{agent}", timestamp=at,
+        )
 
     def record_rejection_email(self, outcome: str, at: datetime) -> None:
         """How the e-mail telling of the rejection ended; once."""
@@ -115,18 +154,23 @@ class Enrollment(Aggregate):
         self.status = self.first_answer = EnrollmentStatus.IDENTITY_REVIEW
         self.directory_names = directory
 
-    @event("IdentityApproved")
+    @event(IdentityApproved)
     def identity_approved(
-        self, agent: str, note: str, account_id: UUID, actor: str, timestamp: datetime
+        self, agent: str, note: str, reason: str | None, account_id: UUID, actor: str,
+        timestamp: datetime,
     ) -> None:
         self.status = EnrollmentStatus.APPROVED
         self.account_id = account_id
         self.decided_at = timestamp
+        self.decision_reason = reason
 
-    @event("IdentityRejected")
-    def identity_rejected(self, agent: str, note: str, actor: str, timestamp: datetime) -> None:
+    @event(IdentityRejected)
+    def identity_rejected(
+        self, agent: str, note: str, reason: str | None, actor: str, timestamp: datetime
+    ) -> None:
         self.status = EnrollmentStatus.REJECTED
         self.decided_at = timestamp
+        self.decision_reason = reason
 
     @event("RejectionEmailSent")
     def rejection_email_sent(self, outcome: str, actor: str, timestamp: datetime) -> None:

@@ -90,3 +90,16 @@ class FieldError(DomainError):
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
+
+
+class PasskeyRefusedError(DomainError):
+    """A WebAuthn response failed a check (shape, origin, relying party, challenge, signature,
+    counter). The message is a short reason for logs: never a challenge or credential bytes."""
+
+
+class PasskeyRequiredError(DomainError):
+    """The member requires a passkey: a password alone no longer signs in."""
+
+
+class ReauthenticationRequiredError(DomainError):
+    """A sensitive change needs a proof of identity of the last 5 minutes in this session."""

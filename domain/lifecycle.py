@@ -22,6 +22,7 @@ from eventsourcing.domain import Aggregate, DomainEventProtocol
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
 
 from domain.account import Account, CredentialsRequest, EmailChange
+from domain.account_passkeys import Passkey
 from domain.enrollment import Enrollment
 from domain.errors import (
     AccountNotFoundError,
@@ -119,6 +120,17 @@ class EmailChangeAsDict(Transcoding):
         return EmailChange(**data)
 
 
+class PasskeyAsDict(Transcoding):
+    type = Passkey
+    name = "passkey"
+
+    def encode(self, obj: Passkey) -> dict[str, Any]:
+        return dict(vars(obj))
+
+    def decode(self, data: dict[str, Any]) -> Passkey:
+        return Passkey(**data)
+
+
 class AccountLifecycle(Application[UUID]):
     name = "AccountLifecycle"
     # An account that lives for years (sign-ins, alerts, recoveries) loads from its latest
@@ -131,6 +143,7 @@ class AccountLifecycle(Application[UUID]):
         # The state inside a snapshot of an Account.
         transcoder.register(CredentialsRequestAsDict())
         transcoder.register(EmailChangeAsDict())
+        transcoder.register(PasskeyAsDict())
 
     def __init__(
         self,

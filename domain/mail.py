@@ -3,7 +3,7 @@ verifications have one), and how each ends.
 
 `mail_due` is the one rule: the outbox enqueues what it names, and the support queue keeps it
 as pending mail, which the reconciler reads, until the outcome is recorded: NoticeSent,
-RejectionEmailSent, ReimbursementAlertSent or ReimbursementAlertSkipped.
+RejectionEmailSent, ReimbursementAlertSent, ReimbursementAlertSkipped or SupportEmailSent.
 """
 
 from __future__ import annotations
@@ -16,6 +16,10 @@ class MailKind(StrEnum):
     NOTICE = "notice"  # what an event did to the member's account
     REJECTION = "rejection"  # support rejected the registration
     REIMBURSEMENT_ALERT = "reimbursement_alert"
+    # A support request's e-mails to the requester: the values of domain/support_request.py's
+    # SupportMail, so the outbox sends either name with the same actor.
+    SUPPORT_ACKNOWLEDGEMENT = "support_acknowledgement"
+    SUPPORT_DECISION = "support_decision"
 
 
 class MailOutcome(StrEnum):
@@ -30,6 +34,8 @@ MAIL_EVENTS: dict[str, MailKind] = {
     "Account.PasswordChanged": MailKind.NOTICE,
     "Account.AccountClosed": MailKind.NOTICE,
     "Account.EmailChanged": MailKind.NOTICE,
+    "Account.PasskeyAdded": MailKind.NOTICE,
+    "Account.PasskeyRemoved": MailKind.NOTICE,
     "Enrollment.IdentityRejected": MailKind.REJECTION,
     "Reimbursement.ReimbursementRecorded": MailKind.REIMBURSEMENT_ALERT,
 }
@@ -40,6 +46,16 @@ NOTIFIED_CHANGES = frozenset({"member", "recovery", "support"})
 def mail_due(event: Any) -> MailKind | None:
     """The e-mail this event calls for, about itself (its stream and version), if any."""
     name = type(event).__qualname__
+    if name.startswith("SupportRequest."):
+        # Whether the requester is owed one is the request's own rule, in one place; that
+        # module imports this one (MailOutcome), hence the import here.
+        from domain.support_request import support_mail_due  # noqa: PLC0415
+
+        mail = support_mail_due(event)
+        return MailKind(mail.value) if mail is not None else None
     if name == "Account.EmailChanged" and event.reason not in NOTIFIED_CHANGES:
         return None
+    if name == "Account.RecoveryRequested":
+        # No e-mail can let in a member who requires a passkey: they are told what can.
+        return MailKind.NOTICE if event.outcome == "passkey_required" else None
     return MAIL_EVENTS.get(name)

@@ -44,12 +44,17 @@ PERSONAL_EVENTS: dict[str, Personal] = {
         subject="member_key",
     ),
     "Enrollment.IdentityMismatchFlagged": Personal(("member_number", "declared", "directory")),
+    # An agent's note may quote the member: theirs. The decision's `reason` is a code of the
+    # service's own list (decision_reasons.py) and names no one: left readable, it still says
+    # why once the note reads as erased.
     "Enrollment.IdentityApproved": Personal(("note",)),
     "Enrollment.IdentityRejected": Personal(("note",)),
     "Account.AccountOpened": Personal(
         ("member_number", "email", "secret_question", "secret_answer_hash"), subject="member_key"
     ),
     "Account.EmailChangeRequested": Personal(("new_email",)),
+    # A passkey's name is the member's own words ("le téléphone d'Hélène").
+    "Account.PasskeyAdded": Personal(("name",)),
     "Account.EmailChanged": Personal(("old", "new")),
     "Account.SecretQuestionSet": Personal(("question", "answer_hash")),
     "SupportRequest.SupportRequestSubmitted": Personal(
@@ -74,7 +79,7 @@ PERSONAL_EVENTS: dict[str, Personal] = {
 PERSONAL_STATE: dict[str, dict[str, Any]] = {
     "Account": {
         "member_number": ERASED, "email": ERASED, "secret_question": ERASED,
-        "secret_answer_hash": None, "email_change": None,
+        "secret_answer_hash": None, "email_change": None, "passkeys": [],
     },
 }
 

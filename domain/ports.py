@@ -14,6 +14,7 @@ from uuid import UUID
 
 from domain.credentials import GuessabilityCheck, PasswordHasher
 from domain.directory import MemberDirectory
+from domain.passkey_ports import Challenges, PasskeyCeremonies
 
 Clock = Callable[[], datetime]
 
@@ -69,3 +70,7 @@ class Ports:
     sessions: MemberSessions
     subjects: DataSubjects
     clock: Clock = utc_now
+    # The passkey use cases' (domain/passkey_ports.py); callers that never reach them (a
+    # bulk loader) leave them out.
+    ceremonies: PasskeyCeremonies | None = None
+    challenges: Challenges | None = None

@@ -11,6 +11,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
+from domain.decision_reasons import checked_reason
 from domain.errors import AlreadyDecidedError, FieldError, InvalidTransitionError
 from domain.mail import MailOutcome
 
@@ -62,6 +63,11 @@ def _decided_without_reply(state: dict[str, Any]) -> None:
     state["email_requester"] = False
 
 
+def _decided_without_reason(state: dict[str, Any]) -> None:
+    """A decision stored before reasons (v2) gave none."""
+    state["reason"] = None
+
+
 class SupportRequest(Aggregate):
     class SupportRequestSubmitted(Aggregate.Created):
         """v2 adds `acknowledge`: whether the requester is e-mailed an acknowledgement. A
@@ -89,29 +95,35 @@ class SupportRequest(Aggregate):
     class SupportRequestAccepted(Aggregate.Event):
         """v2 adds the agent's `reply` to the requester and `email_requester`: whether the
         decision is e-mailed to them. A decision stored before either existed had no reply
-        and was e-mailed to nobody, so a replay never sends it now."""
+        and was e-mailed to nobody, so a replay never sends it now. v3 adds `reason`, a code
+        of domain/decision_reasons.py: stored in clear, unlike the note, so it still reads
+        once the member is erased."""
 
-        class_version = 2
+        class_version = 3
         agent: str
         note: str
+        reason: str | None
         new_email: str | None
         reply: str | None
         email_requester: bool
         actor: str
 
         upcast_v1_v2 = staticmethod(_decided_without_reply)
+        upcast_v2_v3 = staticmethod(_decided_without_reason)
 
     class SupportRequestRejected(Aggregate.Event):
-        """v2: as SupportRequestAccepted."""
+        """v2 and v3: as SupportRequestAccepted."""
 
-        class_version = 2
+        class_version = 3
         agent: str
         note: str
+        reason: str | None
         reply: str | None
         email_requester: bool
         actor: str
 
         upcast_v1_v2 = staticmethod(_decided_without_reply)
+        upcast_v2_v3 = staticmethod(_decided_without_reason)
 
     @event(SupportRequestSubmitted)
     def __init__(
@@ -150,6 +162,7 @@ class SupportRequest(Aggregate):
         self.decided_at: datetime | None = None
         self.agent: str | None = None
         self.note: str | None = None
+        self.reason: str | None = None
         self.reply: str | None = None
         self.mailed_versions: list[int] = []  # the events whose e-mail has its outcome
 
@@ -160,9 +173,10 @@ class SupportRequest(Aggregate):
 
     def accept(
         self, agent: str, note: str, new_email: str | None, at: datetime,
-        reply: str | None = None,
+        reply: str | None = None, reason: str | None = None,
     ) -> None:
         self._check_open()
+        reason = checked_reason(self.kind.value, "accept", reason)
         if self.kind is not RequestKind.OTHER and self.account_id is None:
             raise InvalidTransitionError("no account to act on")
         if self.kind is RequestKind.EMAIL_UPDATE and not (new_email or self.new_email):
@@ -173,8 +187,9 @@ class SupportRequest(Aggregate):
         # rest, and of a reply.
         told = self.kind is RequestKind.OTHER or reply is not None
         self.support_request_accepted(
-            agent=agent, note=note, new_email=new_email or self.new_email, reply=reply,
-            email_requester=told and self.reachable, actor=f"support:{agent}", timestamp=at,
+            agent=agent, note=note, reason=reason, new_email=new_email or self.new_email,
+            reply=reply, email_requester=told and self.reachable, actor=f"support:{agent}",
+            timestamp=at,
         )
 
     def acceptable_reply(self, reply: str | None) -> str | None:
@@ -188,11 +203,15 @@ class SupportRequest(Aggregate):
             raise FieldError("reply", CLOSURE_HAS_NO_REPLY)
         return reply
 
-    def reject(self, agent: str, note: str, at: datetime, reply: str | None = None) -> None:
+    def reject(
+        self, agent: str, note: str, at: datetime, reply: str | None = None,
+        reason: str | None = None,
+    ) -> None:
         self._check_open()
+        reason = checked_reason(self.kind.value, "reject", reason)
         reply = _checked_reply(reply)
         self.support_request_rejected(
-            agent=agent, note=note, reply=reply, email_requester=self.reachable,
+            agent=agent, note=note, reason=reason, reply=reply, email_requester=self.reachable,
             actor=f"support:{agent}", timestamp=at,
         )
 
@@ -212,20 +231,22 @@ class SupportRequest(Aggregate):
 
     @event(SupportRequestAccepted)
     def support_request_accepted(
-        self, agent: str, note: str, new_email: str | None, reply: str | None,
-        email_requester: bool, actor: str, timestamp: datetime,
+        self, agent: str, note: str, reason: str | None, new_email: str | None,
+        reply: str | None, email_requester: bool, actor: str, timestamp: datetime,
     ) -> None:
         self.status = RequestStatus.ACCEPTED
         self.new_email = new_email
         self.agent, self.note, self.reply, self.decided_at = agent, note, reply, timestamp
+        self.reason = reason
 
     @event(SupportRequestRejected)
     def support_request_rejected(
-        self, agent: str, note: str, reply: str | None, email_requester: bool, actor: str,
-        timestamp: datetime,
+        self, agent: str, note: str, reason: str | None, reply: str | None,
+        email_requester: bool, actor: str, timestamp: datetime,
     ) -> None:
         self.status = RequestStatus.REJECTED
         self.agent, self.note, self.reply, self.decided_at = agent, note, reply, timestamp
+        self.reason = reason
 
     @event("SupportEmailSent")
     def support_email_sent(

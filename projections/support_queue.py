@@ -56,6 +56,12 @@ def _decision(decision: str, event: Any) -> dict[str, Any]:
     return {"decision": decision, "agent": event.agent, "note": event.note}
 
 
+def _closed_by(kind: str, source: str, decision: str, event: Any) -> Statement:
+    # The reason beside the decision, not in it: erasure empties the decision (its note is
+    # the member's), never the reason (a code naming no one).
+    return close_item(kind, source, event.timestamp, _decision(decision, event), event.reason)
+
+
 class SupportQueue(Projection[SupportQueueView]):
     name = "support_queue"
 
@@ -99,9 +105,7 @@ class SupportQueue(Projection[SupportQueueView]):
     ) -> list[Statement]:
         registration = str(event.originator_id)
         return [
-            close_item(
-                "identity_review", registration, event.timestamp, _decision("approve", event)
-            ),
+            _closed_by("identity_review", registration, "approve", event),
             ("UPDATE support_queue_items SET account_id = %s WHERE item_id = %s",
              [str(event.account_id), item_id("identity_review", registration)]),
         ]
@@ -111,9 +115,7 @@ class SupportQueue(Projection[SupportQueueView]):
         self, event: Enrollment.IdentityRejected, tracking: Tracking
     ) -> list[Statement]:
         registration = str(event.originator_id)
-        return [close_item(
-            "identity_review", registration, event.timestamp, _decision("reject", event)
-        )]
+        return [_closed_by("identity_review", registration, "reject", event)]
 
     @changes.register
     def request_submitted(
@@ -162,7 +164,7 @@ class SupportQueue(Projection[SupportQueueView]):
     def _close_request(event: Any, decision: str) -> list[Statement]:
         request = str(event.originator_id)
         return [
-            close_item(kind, request, event.timestamp, _decision(decision, event))
+            _closed_by(kind, request, decision, event)
             for kind in ("email_update", "closure", "other")
         ]
 
@@ -244,7 +246,8 @@ class SupportQueue(Projection[SupportQueueView]):
         # The queue keeps the matter, not the person: every item about the account or its
         # member (a rejected review, a request made before the account existed) loses its
         # personal data. Matched by pseudonymous keys, so a replay of the erased events,
-        # which cannot read the member number, erases exactly the same items.
+        # which cannot read the member number, erases exactly the same items. A decision's
+        # reason stays: it names no one, and says why the matter was decided as it was.
         account = str(event.originator_id)
         return [
             ("UPDATE support_queue_items SET summary = %s, details = %s, identifier = NULL,"
@@ -277,3 +280,13 @@ class SupportQueue(Projection[SupportQueueView]):
     ) -> list[Statement]:
         return [mail_settled(MailKind.REIMBURSEMENT_ALERT, event)]
 
+    @changes.register
+    def support_email_sent(
+        self, event: SupportRequest.SupportEmailSent, tracking: Tracking
+    ) -> list[Statement]:
+        # The outcome names the event, not the e-mail: a request's acknowledgement and its
+        # decision are about different versions, so whichever was pending there is settled.
+        return [
+            mail_settled(kind, event, event.about_version)
+            for kind in (MailKind.SUPPORT_ACKNOWLEDGEMENT, MailKind.SUPPORT_DECISION)
+        ]

@@ -16,8 +16,20 @@ from eventsourcing.persistence import Tracking
 
 from domain.indexes import NAMESPACE
 from domain.mail import MailKind, mail_due
+from projections.support_queue_flow import (
+    FLOW_TABLE_NAMES,
+    FLOW_TABLES,
+    closing,
+    opening,
+    with_flow,
+)
 from projections.view import Statement
 
+# Version 2 adds the items' `reason` column: the decision's reason code, which names no one
+# and so outlives the erasure that empties `decision` (domain/decision_reasons.py); and the
+# flow, which the console counts and charts from (support_queue_flow.py); and the e-mails to
+# someone who wrote to support, pending until sent like the others (the reconciler's).
+VERSION = 2
 KINDS = ("identity_review", "undelivered_email", "email_update", "closure", "other")
 ERASED = "(données personnelles effacées)"
 
@@ -39,7 +51,8 @@ TABLES = (
             member_number TEXT,
             member_key TEXT,
             details TEXT NOT NULL,
-            decision TEXT
+            decision TEXT,
+            reason TEXT
         )""",
     "CREATE INDEX IF NOT EXISTS support_queue_status ON support_queue_items (status, seq)",
     "CREATE INDEX IF NOT EXISTS support_queue_kind ON support_queue_items (kind, status, seq)",
@@ -64,9 +77,10 @@ TABLES = (
             account_id TEXT PRIMARY KEY,
             closed_at TEXT NOT NULL
         )""",
-    # Notices, rejection e-mails and reimbursement alerts whose outcome is not recorded yet
-    # (the reconciler's): the source is the account, registration or reimbursement, the
-    # version that of its event the e-mail is about.
+    # Notices, rejection e-mails, reimbursement alerts and the e-mails to someone who wrote
+    # to support, whose outcome is not recorded yet (the reconciler's): the source is the
+    # account, registration, reimbursement or request, the version that of its event the
+    # e-mail is about.
     """CREATE TABLE IF NOT EXISTS support_pending_mail (
             kind TEXT NOT NULL,
             source_id TEXT NOT NULL,
@@ -74,10 +88,11 @@ TABLES = (
             committed_at TEXT NOT NULL,
             PRIMARY KEY (kind, source_id, version)
         )""",
+    *FLOW_TABLES,
 )
 TABLE_NAMES = (
     "support_queue_items", "support_pending_credentials", "support_pending_verifications",
-    "support_unerased", "support_pending_mail",
+    "support_unerased", "support_pending_mail", *FLOW_TABLE_NAMES,
 )
 
 
@@ -90,27 +105,30 @@ def open_item(
     kind: str, source: str, tracking: Tracking, at: datetime, summary: str,
     details: dict[str, Any], **links: str | None,
 ) -> Statement:
-    return (
+    item = item_id(kind, source)
+    return with_flow((
         "INSERT INTO support_queue_items (item_id, seq, kind, status, created_at, summary,"
         " registration_id, identifier, request_id, account_id, member_number, member_key,"
         " details) VALUES (%s, %s, %s, 'open', %s, %s, %s, %s, %s, %s, %s, %s, %s)"
         " ON CONFLICT (item_id) DO NOTHING",
-        [item_id(kind, source), tracking.notification_id, kind, at.isoformat(), summary,
+        [item, tracking.notification_id, kind, at.isoformat(), summary,
          links.get("registration_id"), links.get("identifier"), links.get("request_id"),
          links.get("account_id"), links.get("member_number"), links.get("member_key"),
          json.dumps(details, ensure_ascii=False)],
-    )
+    ), opening(kind, item, at))
 
 
 def close_item(
-    kind: str, source: str, at: datetime, decision: dict[str, Any] | None = None
+    kind: str, source: str, at: datetime, decision: dict[str, Any] | None = None,
+    reason: str | None = None,
 ) -> Statement:
-    return (
-        "UPDATE support_queue_items SET status = 'closed', closed_at = %s, decision = %s"
-        " WHERE item_id = %s AND status = 'open'",
+    item = item_id(kind, source)
+    return with_flow((
+        "UPDATE support_queue_items SET status = 'closed', closed_at = %s, decision = %s,"
+        " reason = %s WHERE item_id = %s AND status = 'open'",
         [at.isoformat(), json.dumps(decision, ensure_ascii=False) if decision else None,
-         item_id(kind, source)],
-    )
+         reason, item],
+    ), closing(kind, item, at))
 
 
 def newest_pending(table: str, event: Any) -> list[Statement]:

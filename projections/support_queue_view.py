@@ -7,11 +7,15 @@ Also the forms the API shows it in: the page cursor and an item of the listing.
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from projections.support_queue_tables import TABLE_NAMES, TABLES
-from projections.view import View
+from eventsourcing.persistence import Tracking
+
+from projections.support_queue_flow import expanded, open_counts, queue_history
+from projections.support_queue_tables import TABLE_NAMES, TABLES, VERSION
+from projections.view import Statement, View
 
 OVERDUE_AFTER = timedelta(hours=1)
 
@@ -30,8 +34,13 @@ def decode_cursor(cursor: str) -> int | None:
 
 
 class SupportQueueView(View):
+    version = VERSION
     tables = TABLES
     table_names = TABLE_NAMES
+
+    def record(self, tracking: Tracking, statements: Sequence[Statement] = ()) -> None:
+        # An item's statement brings the flow's bookkeeping along (support_queue_flow.py).
+        super().record(tracking, expanded(statements))
 
     def list_items(
         self, kind: str | None, status: str, limit: int, after: int | None
@@ -58,12 +67,12 @@ class SupportQueueView(View):
 
     def open_counts(self) -> dict[str, int]:
         """The number of open items of each kind that has any (the console's tabs)."""
-        with self.database.transaction(commit=False) as cursor:
-            cursor.execute(
-                "SELECT kind, COUNT(*) AS n FROM support_queue_items WHERE status = 'open'"
-                " GROUP BY kind"
-            )
-            return {row["kind"]: int(row["n"]) for row in cursor.fetchall()}
+        return open_counts(self.database)
+
+    def history(self, now: datetime, days: int = 30) -> dict[str, list[dict[str, Any]]]:
+        """Each kind's open items and the age of the oldest at the end of each of the last
+        `days` days in Paris (the console's chart; support_queue_flow.py)."""
+        return queue_history(self.database, now, days)
 
     def open_items_of_account(self, account_id: str, limit: int) -> list[dict[str, Any]]:
         """The account's open items, oldest first (the console's account page)."""
@@ -130,12 +139,19 @@ class SupportQueueView(View):
             unerased = cursor.fetchall()
             cursor.execute("SELECT * FROM support_pending_mail ORDER BY kind, source_id, version")
             mail = cursor.fetchall()
+            cursor.execute("SELECT * FROM support_queue_flow WHERE n > 0"
+                           " ORDER BY kind, opened, closed")
+            flow = cursor.fetchall()
+            cursor.execute("SELECT * FROM support_queue_hours ORDER BY hour")
+            hours = cursor.fetchall()
         return {
             "support_queue_items": items,
             "support_pending_credentials": pending,
             "support_pending_verifications": verifications,
             "support_unerased": unerased,
             "support_pending_mail": mail,
+            "support_queue_flow": flow,
+            "support_queue_hours": hours,
         }
 
     def unerased_closures(self, closed_before: datetime) -> list[str]:

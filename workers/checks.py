@@ -60,7 +60,8 @@ class Reconciler:
     """Committed work whose message never ran is enqueued again, 10 minutes on:
     - credentials requests and e-mail changes that no worker has even tried (a worker that
       tried has drawn a password or a code, and its message is retrying);
-    - notices, rejection e-mails and reimbursement alerts whose outcome is not recorded. No
+    - notices, rejection e-mails, reimbursement alerts and the e-mails to someone who wrote
+      to support (acknowledgement, decision) whose outcome is not recorded. No
       attempt is recorded for these, so one whose message is retrying gets a copy too. A
       closure notice enqueued again has lost the address its message carried, erased since:
       its actor records that nobody is left to tell, and it is done.
@@ -117,6 +118,7 @@ def scheduler(services: Services) -> BackgroundScheduler:
         ("overdue credentials", lambda: flag_overdue_credentials(cases.mail, queue, clock)),
         ("unfinished erasures", lambda: finish_erasures(cases.closure, queue, clock)),
         ("lost messages", Reconciler(cases.mail, queue, services.outbox, clock)),
+        ("expired passkey challenges", services.challenges.purge),
     ):
         checks.add_job(job, "interval", seconds=CHECK_EVERY_SECONDS, name=name,
                        next_run_time=start)

@@ -30,7 +30,7 @@ METADATA = {"originator_id", "originator_version", "timestamp", "originator_topi
 # record's body digest is a keyed hash of a body that may hold a secret answer.
 REDACTED_FIELDS = {
     "password_hash", "temp_password_hash", "secret_answer_hash", "answer_hash", "token_hash",
-    "token_digest", "body_digest",
+    "token_digest", "body_digest", "code_hashes", "recovery_code_hashes",
 }
 REDACTED = "[masqué]"
 

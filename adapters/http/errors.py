@@ -24,6 +24,8 @@ MESSAGES = {
     "password_change_required": "Vous devez d'abord remplacer votre mot de passe temporaire.",
     "forbidden": "Vous n'avez pas accès à cette ressource.",
     "section_unavailable": "Cette rubrique n'est pas disponible pour votre compte.",
+    "reauthentication_required": "Pour cette modification, confirmez d'abord votre identité "
+    "(mot de passe, clé d'accès ou code de secours).",
     "not_found": "Ressource introuvable.",
     "already_decided": "Cette demande a déjà été traitée.",
     "conflict": "Une autre modification a eu lieu en même temps. Veuillez réessayer.",
@@ -38,7 +40,8 @@ STATUS = {
     "malformed_request": 400, "validation_error": 422, "weak_password": 422,
     "authentication_required": 401, "invalid_credentials": 401,
     "password_change_required": 403, "forbidden": 403, "section_unavailable": 403,
-    "not_found": 404, "already_decided": 409, "conflict": 409, "rate_limited": 429,
+    "reauthentication_required": 403, "not_found": 404, "already_decided": 409,
+    "conflict": 409, "rate_limited": 429,
     "method_not_allowed": 405, "payload_too_large": 413, "service_unavailable": 503,
     "internal_error": 500,
 }
@@ -60,6 +63,8 @@ DOMAIN_ERRORS: dict[type[Exception], str] = {
     domain.AccountExistsError: "conflict",
     domain.AccountClosedError: "conflict",
     domain.InvalidTransitionError: "conflict",
+    domain.ReauthenticationRequiredError: "reauthentication_required",
+    domain.PasskeyRequiredError: "invalid_credentials",
 }
 # Where the code's generic message would mislead, the domain error says what happened.
 DOMAIN_MESSAGES: dict[type[Exception], str] = {
@@ -159,6 +164,13 @@ def register_error_handlers(app: Flask) -> None:
         return error_response(
             ApiError("validation_error", errors={error.field: ["Mot de passe incorrect."]})
         )
+
+    @app.errorhandler(domain.PasskeyRefusedError)
+    def passkey_refused(error: domain.PasskeyRefusedError) -> Any:
+        log.info("passkey refused", extra={"reason": str(error)})
+        return error_response(ApiError("validation_error", errors={"credential": [
+            "La clé d'accès n'a pas été reconnue. Réessayez, ou utilisez une autre méthode."
+        ]}))
 
     @app.errorhandler(domain.FieldError)
     def field_error(error: domain.FieldError) -> Any:

@@ -146,3 +146,32 @@ AUDIT_STATE_AT = {
         "last_sign_in_at": "2026-11-26T10:12:00+00:00",
     },
 }
+
+# Passkeys (passkeys.py). The options are py_webauthn's, shortened; a credential is what
+# PublicKeyCredential.toJSON() gives, its bytes elided.
+CREDENTIAL = {
+    "id": "q8V2nQ…", "rawId": "q8V2nQ…", "type": "public-key",
+    "response": {"clientDataJSON": "eyJ0eXBlIjoid2ViYXV0aG4uZ2V0Ii…",
+                 "authenticatorData": "SZYN5YgOjGh0NBcPZHZgW4…", "signature": "MEUCIQ…",
+                 "userHandle": "3q2-7w…"},
+    "clientExtensionResults": {}, "authenticatorAttachment": "platform",
+}
+PASSKEY_OPTIONS = {"options": {
+    "rp": {"name": "Espace Client", "id": "localhost"},
+    "user": {"id": "3q2-7w…", "name": IDENTIFIER, "displayName": f"Espace Client {IDENTIFIER}"},
+    "challenge": "Vb3c9…", "pubKeyCredParams": [{"type": "public-key", "alg": -7}],
+    "timeout": 300000, "excludeCredentials": [],
+    "authenticatorSelection": {"residentKey": "required", "requireResidentKey": True,
+                               "userVerification": "required"},
+    "attestation": "none",
+}}
+PASSKEY = {"passkey_id": "q8V2nQ…", "name": "Mon téléphone",
+           "added_at": "2026-12-03T09:12:00+00:00", "last_used_at": None}
+NEW_PASSKEY = {"name": "Mon téléphone", "credential": CREDENTIAL}
+RECOVERY_CODES = {"recovery_codes": ["7K2M-QX9P-3D4F-H8RT", "…"]}
+PASSKEY_ADDED = {"passkey": PASSKEY, **RECOVERY_CODES}
+PASSKEYS = {"passkeys": [PASSKEY], "required": False, "recovery_codes_left": 10}
+REQUIREMENT = {"required": True}
+PASSKEY_SIGN_IN = {"credential": CREDENTIAL}
+RECOVERY_CODE_SIGN_IN = {"identifier": IDENTIFIER, "recovery_code": "7K2M-QX9P-3D4F-H8RT"}
+REAUTHENTICATION = {"password": PASSWORD}

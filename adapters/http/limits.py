@@ -15,7 +15,11 @@ from adapters.settings import Settings
 # Which endpoints each named limit guards (POST only): the API's and the page that does the
 # same thing count together, so a form is no way around a limit.
 LIMITED_ENDPOINTS = {
-    "sessions": ("member.Sessions", "pages.sign_in"),
+    # Every way in counts together, the challenges handed out for one as well (each is a row).
+    "sessions": ("member.Sessions", "pages.sign_in", "passkeys.PasskeySignInOptions",
+                 "passkeys.PasskeySignIn", "passkeys.RecoveryCodeSignIn",
+                 "pages.passkey_sign_in_options", "pages.passkey_sign_in",
+                 "pages.recovery_code_sign_in"),
     "recoveries": ("portal.Recoveries", "pages.recovery"),
     "registrations": ("portal.Registrations", "pages.register"),
     "support-requests": ("portal.SupportRequests", "pages.contact"),

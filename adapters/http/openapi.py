@@ -30,6 +30,9 @@ WHEN = {
     "forbidden": "Ce jeton n'ouvre pas cette opération : un jeton du personnel sur une "
     "opération de membre, un jeton de membre ou d'un autre rôle sur une opération du personnel.",
     "section_unavailable": "Le membre n'a pas droit à cette rubrique de l'Espace Client.",
+    "reauthentication_required": "Code ajouté par la version 1.1 (aucun autre ne convenait) : "
+    "une modification sensible demande une preuve d'identité de moins de 5 minutes dans "
+    "cette session (POST /api/v1/me/reauthentication).",
     "not_found": "Ressource inconnue, ou que l'appelant ne peut pas connaître.",
     "already_decided": "Une décision a déjà été prise.",
     "conflict": "Une modification concurrente l'a emporté ; rien n'a été enregistré, "

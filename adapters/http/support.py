@@ -61,6 +61,7 @@ def request_view(request: SupportRequest) -> dict[str, Any]:
         "decided_at": request.decided_at.isoformat() if request.decided_at else None,
         "agent": request.agent,
         "note": request.note,
+        "reason": request.reason,
         "reply": request.reply,
         "reference": support_reference(request.id),
     }
@@ -132,7 +133,8 @@ class QueueItem(MethodView):
         """Un élément de la file
 
         Avec ses détails : pour une vérification d'identité, les nom et prénom déclarés à côté
-        de ceux de l'annuaire ; une fois traité, la décision.
+        de ceux de l'annuaire ; une fois traité, la décision et son motif `reason`, qui
+        reste après l'effacement des données du membre quand la décision (et sa note) s'efface.
         """
         row = services().support_queue.get_item(item_id)
         if row is None:
@@ -142,6 +144,7 @@ class QueueItem(MethodView):
             "closed_at": row["closed_at"],
             "details": json.loads(row["details"]),
             "decision": json.loads(row["decision"]) if row["decision"] else None,
+            "reason": row.get("reason"),
         }
 
 
@@ -153,6 +156,8 @@ class RegistrationDecision(MethodView):
     @documented_errors(
         blp, *DECISION_ERRORS, invalid=("decision", "Valeur attendue : approve, reject."),
         not_found="Inscription inconnue.",
+        validation_error="Un champ est absent, d'un mauvais type, trop long ou invalide : "
+        "`reason` doit être l'un des motifs de cette décision ; `errors` dit lesquels.",
         conflict="Un compte est déjà ouvert pour cet adhérent, ou une modification concurrente "
         "l'a emporté ; rien n'a été enregistré.",
     )
@@ -161,12 +166,15 @@ class RegistrationDecision(MethodView):
         """Décider une vérification d'identité
 
         `approve` ouvre le compte et envoie les identifiants ; `reject` envoie un e-mail de
-        refus. La décision est enregistrée avec le nom de l'agent et sa note.
+        refus. La décision est enregistrée avec le nom de l'agent, sa note et, s'il est
+        donné, son motif `reason` (facultatif) : la note s'efface avec les données du membre,
+        le motif reste.
         """
         s = services()
         s.outbox.check()
         view = s.use_cases.support.decide_registration(
-            _uuid(registration_id), data["decision"] == "approve", g.staff.name, data["note"]
+            _uuid(registration_id), data["decision"] == "approve", g.staff.name, data["note"],
+            reason=data.get("reason"),
         )
         body = {
             "registration_id": str(view.registration_id),
@@ -190,7 +198,8 @@ class RequestDecision(MethodView):
         "nouvelle adresse, compte clôturé), ou une modification concurrente l'a emporté.",
         validation_error="Un champ est absent, d'un mauvais type, trop long ou invalide : "
         "`reply` refuse les caractères de contrôle ou de mise en forme, plus de 2000 "
-        "caractères, et toute réponse à une clôture acceptée ; `errors` dit lesquels.",
+        "caractères, et toute réponse à une clôture acceptée ; `reason` doit être l'un des "
+        "motifs de cette décision pour ce type de demande ; `errors` dit lesquels.",
     )
     @blp.doc(**BEARER)
     def post(self, data: dict[str, Any], request_id: str) -> dict[str, Any]:
@@ -201,13 +210,14 @@ class RequestDecision(MethodView):
         Le demandeur reçoit la décision par e-mail avec la réponse `reply`, sauf quand un
         autre e-mail la lui apprend (nouveaux identifiants, avis de clôture) ; une réponse
         à un changement d'adresse accepté lui est envoyée à part. Une clôture acceptée ne
-        prend pas de réponse.
+        prend pas de réponse. Le motif `reason` (facultatif) reste lisible après
+        l'effacement des données du membre, quand la note ne l'est plus.
         """
         s = services()
         s.outbox.check()
         request = s.use_cases.support.decide_request(
             _uuid(request_id), data["decision"] == "accept", g.staff.name, data["note"],
-            data.get("new_email"), reply=data.get("reply"),
+            data.get("new_email"), reply=data.get("reply"), reason=data.get("reason"),
         )
         return request_view(request)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from marshmallow import fields, validate
+from marshmallow import ValidationError, fields, validate, validates_schema
 
 from adapters.http.schemas import (
     BaseSchema,
@@ -13,6 +13,9 @@ from adapters.http.schemas import (
     no_control_characters,
     not_blank,
 )
+from domain.decision_reasons import LABELS as REASON_LABELS
+from domain.decision_reasons import UNKNOWN as UNKNOWN_REASON
+from domain.decision_reasons import codes_of, reasons_for
 from domain.states import AccountStatus
 from domain.support_request import REPLY_MAX_LENGTH, RequestKind, RequestStatus
 from projections.support_queue import KINDS
@@ -58,20 +61,65 @@ class QueueDecisionSchema(BaseSchema):
     note = fields.String(required=True)
 
 
+REVIEW_REASONS = codes_of(("identity_review",))
+REQUEST_REASONS = codes_of(tuple(RequestKind))
+REASON_OUTPUT = (
+    "Motif de la décision (code, voir `reason` des corps de décision), ou null. Il ne nomme "
+    "personne : il reste lisible après l'effacement des données du membre, quand la note "
+    "ne l'est plus."
+)
+
+
+def reason_field(kinds: tuple[str, ...], codes: tuple[str, ...]) -> Str:
+    """The optional `reason` of a decision body, with each code's words and the decisions
+    that take it in the document."""
+    lines = [
+        f"- `{code}` : {REASON_LABELS[code]} ("
+        + ", ".join(f"{kind}/{decision}" for kind in kinds
+                    for decision in ("approve", "reject", "accept")
+                    if code in reasons_for(kind, decision))
+        + ")"
+        for code in codes
+    ]
+    return Str(
+        allow_none=True, load_default=None,
+        validate=validate.OneOf(codes, error=UNKNOWN_REASON),
+        metadata={"description": (
+            "Motif de la décision, dans la liste fixée pour ce type d'élément et cette "
+            "décision (type/décision entre parenthèses) ; facultatif (null : non précisé). "
+            "Contrairement à la note, qui peut citer le membre et s'efface avec ses données, "
+            "le motif reste lisible après une clôture. Un motif qui ne convient pas à la "
+            "décision est refusé (`validation_error` sur `reason`), sans rien enregistrer.\n\n"
+            + "\n".join(lines)
+        )},
+    )
+
+
 class QueueItemDetailSchema(QueueItemSchema):
     closed_at = fields.String(allow_none=True)
     details = fields.Dict()
     decision = fields.Nested(QueueDecisionSchema, allow_none=True)
+    reason = fields.String(allow_none=True, metadata={"description": REASON_OUTPUT})
 
 
 class RegistrationDecisionSchema(BaseSchema):
     decision = Str(required=True, validate=one_of(("approve", "reject")))
     note = Str(load_default="", validate=[length(0, 2000), no_control_characters])
+    reason = reason_field(("identity_review",), REVIEW_REASONS)
+
+    @validates_schema
+    def _reason_of_this_decision(self, data: dict, **kwargs: object) -> None:
+        reason = data.get("reason")
+        if reason is not None and reason not in reasons_for("identity_review",
+                                                             data.get("decision", "")):
+            raise ValidationError(UNKNOWN_REASON, field_name="reason")
 
 
 class RequestDecisionSchema(BaseSchema):
     decision = Str(required=True, validate=one_of(("accept", "reject")))
     note = Str(load_default="", validate=[length(0, 2000), no_control_characters])
+    # Which of these fits depends on the request's kind: the use case checks that.
+    reason = reason_field(tuple(RequestKind), REQUEST_REASONS)
     new_email = Email(validate=length(3, 254))
     # To the requester, and e-mailed to them: checked like the message it answers.
     reply = Str(
@@ -97,6 +145,7 @@ class RequestSchema(BaseSchema):
     decided_at = fields.String(allow_none=True)
     agent = fields.String(allow_none=True)
     note = fields.String(allow_none=True)
+    reason = fields.String(allow_none=True, metadata={"description": REASON_OUTPUT})
     reply = fields.String(allow_none=True)
     reference = fields.String(
         required=True, metadata={"description": "La référence que le demandeur peut rappeler."}

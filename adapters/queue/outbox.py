@@ -14,7 +14,6 @@ from dramatiq.brokers.redis import RedisBroker
 from adapters.queue.actors import Actors
 from domain.account import Account
 from domain.mail import MailKind, mail_due
-from domain.support_request import SupportMail, support_mail_due
 
 log = logging.getLogger(__name__)
 
@@ -47,13 +46,12 @@ class Outbox:
                 self.enqueue_credentials(origin, event.request_id)
             elif isinstance(event, Account.EmailChangeRequested):
                 self.enqueue_verification(origin, event.request_id)
-            elif (kind := mail_due(event)) is not None:
-                to = None
+            elif (kind := mail_due(event)) is not None:  # a support request's e-mails too
                 if isinstance(event, Account.AccountClosed) and self.address_of is not None:
                     to = self.address_of(event.originator_id)
-                self.enqueue_mail(kind, origin, event.originator_version, to)
-            elif (mail := support_mail_due(event)) is not None:
-                self.enqueue_mail(mail, origin, event.originator_version)
+                    self.enqueue_mail(kind, origin, event.originator_version, to)
+                else:
+                    self.enqueue_mail(kind, origin, event.originator_version)
 
     def enqueue_credentials(self, account_id: str, request_id: str) -> None:
         self._send(self.actors.deliver_credentials, account_id, request_id)
@@ -64,16 +62,16 @@ class Outbox:
     def enqueue_mail(
         self, kind: str, source_id: str, version: int, to: str | None = None
     ) -> None:
-        """The e-mail of `kind` (domain/mail.py, or SupportMail for a support request's) about
-        the event at `version` of the source's stream; `to` only for a notice whose address
-        is about to be erased."""
+        """The e-mail of `kind` (domain/mail.py, whose support kinds SupportMail names alike)
+        about the event at `version` of the source's stream; `to` only for a notice whose
+        address is about to be erased."""
         if kind == MailKind.NOTICE:
             self._send(self.actors.deliver_notice, source_id, version, to)
         elif kind == MailKind.REJECTION:
             self._send(self.actors.deliver_rejection, source_id)
         elif kind == MailKind.REIMBURSEMENT_ALERT:
             self._send(self.actors.deliver_reimbursement_alert, source_id)
-        elif kind in (SupportMail.ACKNOWLEDGEMENT, SupportMail.DECISION):
+        elif kind in (MailKind.SUPPORT_ACKNOWLEDGEMENT, MailKind.SUPPORT_DECISION):
             self._send(self.actors.deliver_support_email, source_id, version)
         else:
             raise ValueError(f"no actor sends {kind} e-mails")

@@ -15,6 +15,7 @@ from domain.use_cases.claims import Claims
 from domain.use_cases.closure import Closure
 from domain.use_cases.mail_delivery import MailDelivery
 from domain.use_cases.member_space import MemberSpace
+from domain.use_cases.passkeys import Passkeys
 from domain.use_cases.recovery import Recovery
 from domain.use_cases.registration import Registration
 from domain.use_cases.sign_in import SignIn
@@ -32,6 +33,7 @@ class UseCases:
     claims: Claims
     mail: MailDelivery
     audit: AuditTrail
+    passkeys: Passkeys
 
 
 def use_cases(store: AccountLifecycle, ports: Ports, index: MemberEvents) -> UseCases:
@@ -47,4 +49,5 @@ def use_cases(store: AccountLifecycle, ports: Ports, index: MemberEvents) -> Use
         claims=Claims(store, ports),
         mail=MailDelivery(store, ports),
         audit=AuditTrail(store, index),
+        passkeys=Passkeys(store, ports),
     )

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from domain.account import Account
+from domain.account import SIGN_INS, Account
 from domain.errors import AccountNotFoundError
 from domain.lifecycle import AccountLifecycle
 from domain.ports import MemberEvents
@@ -50,7 +50,7 @@ class AuditTrail:
             if event.timestamp > at:
                 break
             version = event.originator_version
-            if isinstance(event, Account.SignedIn):
+            if isinstance(event, SIGN_INS):
                 # Not kept by the aggregate: only the auditors ask, so it is read here.
                 last_sign_in = event.timestamp
         if version == 0:

@@ -44,20 +44,24 @@ class Closure:
         self.store.save(account, request)
         return request.id
 
-    def accept(self, request_id: UUID, agent: str, note: str) -> SupportRequest:
+    def accept(
+        self, request_id: UUID, agent: str, note: str, reason: str | None = None
+    ) -> SupportRequest:
         """Support accepts a closure request. Should the erasure fail after the closure is
         recorded, the scheduled check finishes it (workers/checks.py): closed is never left
         unerased."""
-        request = self._close(request_id, agent, note)
+        request = self._close(request_id, agent, note, reason)
         self.sessions.revoke_all(request.account_id)
         self.erase_personal_data(request.account_id)
         return request
 
     @retried
-    def _close(self, request_id: UUID, agent: str, note: str) -> SupportRequest:
+    def _close(
+        self, request_id: UUID, agent: str, note: str, reason: str | None
+    ) -> SupportRequest:
         request = self.store.support_request(request_id)
         at = self.clock()
-        request.accept(agent, note, None, at)
+        request.accept(agent, note, None, at, reason=reason)
         account = self.store.account(request.account_id)
         account.close(agent, at)
         index = self.store.repository.get(account.member_key)

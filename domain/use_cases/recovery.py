@@ -48,7 +48,11 @@ class Recovery:
         )
         right = checked and not account.is_secret_answer_path_closed(self.clock())
         try:
-            if not with_answer:
+            if account.passkey_required:
+                # A password, temporary or not, no longer signs in, and a new address is the
+                # first step of a takeover: a recovery code or support restores access.
+                self._record_outcome(account.id, "passkey_required")
+            elif not with_answer:
                 self._send_credentials(account.id)
             elif right:
                 self._send_credentials_elsewhere(account.id, request.new_email)
@@ -69,6 +73,13 @@ class Recovery:
     def _record_wrong_answer(self, account_id: UUID) -> None:
         account = self.store.account(account_id)
         account.fail_secret_answer(self.clock())
+        self.store.save(account)
+
+    @patient
+    @retried
+    def _record_outcome(self, account_id: UUID, outcome: str) -> None:
+        account = self.store.account(account_id)
+        account.request_recovery(outcome, self.clock())
         self.store.save(account)
 
     @patient

@@ -14,6 +14,7 @@ from domain.errors import (
     AccountLockedError,
     CredentialsChangedError,
     InvalidCredentialsError,
+    PasskeyRequiredError,
     WeakPasswordError,
     WrongPasswordError,
 )
@@ -59,7 +60,9 @@ class SignIn:
             # The account decides at the save whether a right password still lets in: it may
             # have been locked, or that password replaced, while bcrypt ran.
             self.store.update(account, lambda a: a.sign_in(checked, self.clock()))
-        except (AccountLockedError, CredentialsChangedError, AccountClosedError):
+        except (
+            AccountLockedError, CredentialsChangedError, AccountClosedError, PasskeyRequiredError
+        ):
             raise InvalidCredentialsError(identifier) from None
         temporary = checked == account.temp_password_hash
         return Authenticated(account.id, account.identifier, temporary)

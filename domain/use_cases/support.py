@@ -7,6 +7,8 @@ import uuid
 from uuid import UUID
 
 from domain.account import Account
+from domain.decision_reasons import checked_reason
+from domain.enrollment import REVIEW
 from domain.errors import AccountExistsError, AlreadyDecidedError
 from domain.lifecycle import AccountLifecycle, retried
 from domain.ports import Ports
@@ -66,10 +68,13 @@ class SupportDesk:
 
     @retried
     def decide_registration(
-        self, registration_id: UUID, approve: bool, agent: str, note: str
+        self, registration_id: UUID, approve: bool, agent: str, note: str,
+        reason: str | None = None,
     ) -> RegistrationView:
         """Approve (an account is opened, credentials sent) or reject a registration that
-        support reviews because the names did not match."""
+        support reviews because the names did not match. `reason`: one of the codes
+        domain/decision_reasons.py lists for that decision, or None."""
+        checked_reason(REVIEW, "approve" if approve else "reject", reason)
         enrollment = self.store.enrollment(registration_id)
         at, actor = self.clock(), f"support:{agent}"
         if enrollment.status is not EnrollmentStatus.IDENTITY_REVIEW:
@@ -79,7 +84,7 @@ class SupportDesk:
             # Another agent's decision committed between our two reads.
             raise AlreadyDecidedError(registration_id)
         if not approve:
-            enrollment.reject(agent, note, at)
+            enrollment.reject(agent, note, at, reason=reason)
             index.close_review(registration_id=enrollment.id, actor=actor, timestamp=at)
             self.store.save(enrollment, index)
             return registration_view(enrollment, first=False)
@@ -89,7 +94,7 @@ class SupportDesk:
         account, identifier_index = open_account(
             enrollment, entry.sections() if entry else [], at, reason="identity_approved"
         )
-        enrollment.approve(agent, note, account.id, at)
+        enrollment.approve(agent, note, account.id, at, reason=reason)
         index.close_review(registration_id=enrollment.id, actor=actor, timestamp=at)
         index.link_account(account_id=account.id, actor=actor, timestamp=at)
         self.store.save(enrollment, index, account, identifier_index)
@@ -97,29 +102,32 @@ class SupportDesk:
 
     def decide_request(
         self, request_id: UUID, accept: bool, agent: str, note: str, new_email: str | None,
-        reply: str | None = None,
+        reply: str | None = None, reason: str | None = None,
     ) -> SupportRequest:
         """Reject, or accept and do what was asked: an accepted closure closes the account,
         ends its sessions and erases its member (closure.py). `reply`, to the requester, is
-        e-mailed with the decision (domain/support_request.py says when)."""
+        e-mailed with the decision (domain/support_request.py says when); `reason` is one of
+        the codes domain/decision_reasons.py lists for that decision on that kind, or None."""
         request = self.store.support_request(request_id)
+        # Refused before anything is recorded, an accepted closure's erasure included.
+        checked_reason(request.kind.value, "accept" if accept else "reject", reason)
         if accept and request.kind is RequestKind.CLOSURE:
-            request.acceptable_reply(reply)  # refused before anything is recorded
-            return self.closure.accept(request_id, agent, note)
-        return self._decide(request_id, accept, agent, note, new_email, reply)
+            request.acceptable_reply(reply)
+            return self.closure.accept(request_id, agent, note, reason=reason)
+        return self._decide(request_id, accept, agent, note, new_email, reply, reason)
 
     @retried
     def _decide(
         self, request_id: UUID, accept: bool, agent: str, note: str, new_email: str | None,
-        reply: str | None,
+        reply: str | None, reason: str | None,
     ) -> SupportRequest:
         request = self.store.support_request(request_id)
         at = self.clock()
         if not accept:
-            request.reject(agent, note, at, reply=reply)
+            request.reject(agent, note, at, reply=reply, reason=reason)
             self.store.save(request)
             return request
-        request.accept(agent, note, new_email, at, reply=reply)
+        request.accept(agent, note, new_email, at, reply=reply, reason=reason)
         if request.kind is RequestKind.EMAIL_UPDATE:
             account = self.store.account(request.account_id)
             account.change_email(request.new_email, "support", f"support:{agent}", at)

@@ -59,11 +59,15 @@ def in_review(client, services) -> dict[str, str]:
     return {"registration_id": registration, "item_id": item_id("identity_review", registration)}
 
 
+# A reason each decision takes, as an agent picks one in the form's « Motif » list.
+REASONS = {"approve": "identity_confirmed_by_phone", "reject": "document_mismatch"}
+
+
 def decide(client, review, decision: str, note: str = "", token: str | None = None, **more):
     detail = f"/support/items/{review['item_id']}"
     return client.post(
         f"/support/registrations/{review['registration_id']}/decision",
-        data={"decision": decision, "note": note,
+        data={"decision": decision, "note": note, "reason": REASONS.get(decision, "other"),
               "csrf_token": token or csrf_token(client, detail), **more},
     )
 

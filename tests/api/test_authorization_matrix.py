@@ -155,6 +155,8 @@ FAKE = {  # plausible identifiers of nothing
     "request_id": str(uuid.UUID(int=3)),
     "identifier": "00000000",
     "filename": "rien-ici.css",
+    "session_id": "aucune-session",
+    "passkey_id": "aucune-cle",
 }
 
 Body = dict[str, Any] | Callable[["World", str], dict[str, Any]] | None
@@ -183,12 +185,18 @@ def ok(*statuses: int) -> frozenset[int]:
     return frozenset(statuses)
 
 
-PUBLIC_PAGES = ("/activer", "/connexion", "/codes-oublies", "/verification-email", "/contact")
+PUBLIC_PAGES = ("/activer", "/connexion", "/codes-oublies", "/verification-email", "/contact",
+                "/connexion/code-de-secours")
 MEMBER_PAGES = ("/mon-espace", "/mon-espace/remboursements", "/mon-espace/infos",
-                "/mon-espace/fermeture", "/mon-espace/nouveau-mot-de-passe")
+                "/mon-espace/fermeture", "/mon-espace/nouveau-mot-de-passe",
+                "/mon-espace/securite", "/mon-espace/mes-donnees.json")
 MEMBER_FORMS = ("/mon-espace/infos/email", "/mon-espace/infos/mot-de-passe",
                 "/mon-espace/infos/question", "/mon-espace/infos/alertes",
-                "/mon-espace/fermeture", "/mon-espace/nouveau-mot-de-passe")
+                "/mon-espace/fermeture", "/mon-espace/nouveau-mot-de-passe",
+                "/mon-espace/securite/appareil", "/mon-espace/securite/autres-appareils",
+                "/mon-espace/securite/cle", "/mon-espace/securite/cle/suppression",
+                "/mon-espace/securite/cle/exigence", "/mon-espace/securite/codes-de-secours",
+                "/mon-espace/securite/confirmation", "/mon-espace/securite/confirmation/options")
 
 RULES: dict[tuple[str, str], Rule] = {
     # Public: the portal front-end.
@@ -217,6 +225,30 @@ RULES: dict[tuple[str, str], Rule] = {
     ("PUT", "/api/v1/me/alerts"): Rule(MEMBER_ONLY, ok(200), body={"reimbursements": False}),
     ("POST", "/api/v1/me/closure"): Rule(MEMBER_ONLY, ok(202), body=lambda _, pw: {"password": pw}),
     ("GET", "/api/v1/me/reimbursements"): Rule(MEMBER_ONLY, ok(200)),
+    ("GET", "/api/v1/me/sessions"): Rule(MEMBER_ONLY, ok(200)),
+    ("DELETE", "/api/v1/me/sessions"): Rule(MEMBER_ONLY, ok(204)),  # the caller's other ones
+    ("DELETE", "/api/v1/me/sessions/<session_id>"): Rule(MEMBER_ONLY, ok(404)),  # none has it
+    ("GET", "/api/v1/me/export"): Rule(MEMBER_ONLY, ok(200)),
+    # Passkeys: the session was just opened with a password, a proof of identity in time.
+    ("GET", "/api/v1/me/passkeys"): Rule(MEMBER_ONLY, ok(200)),
+    ("POST", "/api/v1/me/passkeys/options"): Rule(MEMBER_ONLY, ok(200)),
+    ("POST", "/api/v1/me/passkeys"): Rule(  # no browser answer to check: refused, field named
+        MEMBER_ONLY, ok(422), body={"name": "Clé", "credential": {}}
+    ),
+    ("DELETE", "/api/v1/me/passkeys/<passkey_id>"): Rule(MEMBER_ONLY, ok(404)),
+    ("PUT", "/api/v1/me/passkeys/requirement"): Rule(
+        MEMBER_ONLY, ok(200), body={"required": False}
+    ),
+    ("POST", "/api/v1/me/recovery-codes"): Rule(MEMBER_ONLY, ok(422)),  # without a passkey
+    ("POST", "/api/v1/me/reauthentication/options"): Rule(MEMBER_ONLY, ok(200)),
+    ("POST", "/api/v1/me/reauthentication"): Rule(
+        MEMBER_ONLY, ok(204), body=lambda _, pw: {"password": pw}
+    ),
+    ("POST", "/api/v1/sessions/passkey/options"): Rule(PUBLIC, ok(200)),
+    ("POST", "/api/v1/sessions/passkey"): Rule(PUBLIC, ok(401), body={"credential": {}}),
+    ("POST", "/api/v1/sessions/recovery-code"): Rule(
+        PUBLIC, ok(401), body={"identifier": "00000000", "recovery_code": "AAAA-AAAA-AAAA-AAAA"}
+    ),
     # Support.
     ("GET", "/api/v1/support/queue"): Rule(ROLE[SUPPORT], ok(200), query={"status": "open"}),
     ("GET", "/api/v1/support/queue/<item_id>"): Rule(ROLE[SUPPORT], ok(200)),
@@ -258,6 +290,9 @@ RULES: dict[tuple[str, str], Rule] = {
     **{("GET", path): Rule(PAGES, ok(200)) for path in PUBLIC_PAGES},
     **{("POST", path): Rule(PAGES, ok(422), form={}) for path in PUBLIC_PAGES},
     ("GET", "/activer/suivi/<registration_id>"): Rule(PAGES, ok(200)),
+    # A passkey's sign-in: the options for anyone; no browser answer is a refusal.
+    ("POST", "/connexion/cle-d-acces/options"): Rule(PAGES, ok(200), form={}),
+    ("POST", "/connexion/cle-d-acces"): Rule(PAGES, ok(401), form={}),
     **{("GET", path): Rule(PAGES, ok(302), location="/connexion") for path in MEMBER_PAGES},
     **{
         ("POST", path): Rule(PAGES, ok(302), form={}, location="/connexion")
@@ -281,7 +316,13 @@ RULES: dict[tuple[str, str], Rule] = {
         ("POST", f"/support/accounts/<identifier>/{action}"): Rule(
             CONSOLE, ok(302), form={}, location="/support/"
         )
-        for action in ("credentials", "unlock")
+        for action in ("credentials", "unlock", "export")
+    },
+    # The auditor's pages (tests/api/test_console_audit.py: which console role opens which).
+    **{
+        ("GET", f"/support/audit{path}"): Rule(CONSOLE, ok(302), location="/support/")
+        for path in ("", "/accounts", "/accounts/<identifier>", "/accounts/<identifier>/state",
+                     "/accounts/<identifier>/changes", "/events", "/verification")
     },
 }
 
@@ -448,6 +489,8 @@ def world(request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[World]:
                 "filename": "rien-ici.txt",
                 "swagger_css": "swagger-ui.css",
                 "portal_css": "portal.css",
+                "session_id": "aucune-session",
+                "passkey_id": "aucune-cle",
             },
         )
         clock.advance(seconds=1)
@@ -551,14 +594,16 @@ def test_the_openapi_document_agrees_with_the_rules(world: World) -> None:
 
 
 def console_request(world: World, method: str, path: str, spec: Rule) -> Any:
-    """As a support agent signed into the console (cookie session, CSRF token from a page)."""
+    """As the console's user of that page, signed in (cookie session, CSRF token from a
+    page): an auditor for the audit pages, a support agent for the others."""
     client = world.app.test_client()
     page = client.get("/support/").get_data(as_text=True)
+    role = AUDITOR if path.startswith("/support/audit") else SUPPORT
     signed = client.post(
-        "/support/", data={"token": world.staff[SUPPORT], "csrf_token": CSRF.search(page).group(1)}
+        "/support/", data={"token": world.staff[role], "csrf_token": CSRF.search(page).group(1)}
     )
     assert signed.status_code == 302
-    page = client.get("/support/queue").get_data(as_text=True)
+    page = client.get(signed.location).get_data(as_text=True)
     form = {**(spec.form or {}), "csrf_token": CSRF.search(page).group(1)}
     return client.open(path, method=method, data=form if method == "POST" else None)
 
@@ -653,11 +698,14 @@ def test_another_members_sign_out_ends_only_their_session(world: World) -> None:
     assert client.get("/api/v1/me", headers=mine).status_code == 200
 
 
-# The console: a token typed into its sign-in form opens it for support only.
+# The console: a token typed into its sign-in form opens the support pages to support, the
+# audit pages to auditors, and nothing to anyone else.
 
 
 @pytest.mark.parametrize("caller", CALLERS)
-def test_the_console_opens_to_a_support_token_only(world: World, caller: str) -> None:
+def test_the_console_opens_to_support_and_auditor_tokens_each_on_its_own_pages(
+    world: World, caller: str
+) -> None:
     client = world.app.test_client()
     token = {ANONYMOUS: "", UNKNOWN: UNKNOWN_TOKEN}.get(caller)
     if token is None:
@@ -666,10 +714,13 @@ def test_the_console_opens_to_a_support_token_only(world: World, caller: str) ->
     signed = client.post(
         "/support/", data={"token": token, "csrf_token": CSRF.search(page).group(1)}
     )
-    queue = client.get("/support/queue")
+    queue, audit = client.get("/support/queue"), client.get("/support/audit")
     if caller == SUPPORT:
         assert signed.status_code == 302 and signed.location.endswith("/support/queue")
-        assert queue.status_code == 200
+        assert (queue.status_code, audit.status_code) == (200, 403)
+    elif caller == AUDITOR:
+        assert signed.status_code == 302 and signed.location.endswith("/support/audit")
+        assert (queue.status_code, audit.status_code) == (403, 200)
     else:
         assert signed.status_code == 401
         assert queue.status_code == 302 and queue.location.endswith("/support/")

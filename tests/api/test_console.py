@@ -64,12 +64,14 @@ def test_a_wrong_token_is_refused_with_a_french_error_tied_to_the_field(client):
     assert client.get("/support/queue").status_code == 302
 
 
-def test_an_auditor_token_does_not_open_the_support_console(client, services):
+def test_an_auditor_signs_in_to_the_audit_pages_not_to_the_queue(client, services):
     auditor = services.staff_tokens.create("Dominique", "auditor")
     response = sign_in(client, auditor)
-    assert response.status_code == 401
-    assert "ne donne pas accès à la console du support" in text(response)
-    assert client.get("/support/queue").status_code == 302
+    assert response.status_code == 302 and response.location.endswith("/support/audit")
+    refused = client.get("/support/queue")
+    assert refused.status_code == 403
+    assert "réservée au support" in text(refused)
+    assert client.get("/support/").location.endswith("/support/audit")
 
 
 @pytest.mark.parametrize(

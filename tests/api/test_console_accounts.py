@@ -177,7 +177,7 @@ def test_the_account_page_lists_its_open_requests(signed_in, client, services, m
     assert "Changement d'adresse e-mail" in page
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
     signed_in.post(f"/support/requests/{response.json['request_id']}/decision",
-                   data={"decision": "reject", "csrf_token": token})
+                   data={"decision": "reject", "reason": "duplicate", "csrf_token": token})
     settle(services)
     page = text(signed_in.get(f"/support/accounts/{member.identifier}"))
     assert item not in page and "Aucune demande en cours pour ce compte." in page

@@ -73,7 +73,9 @@ def other(client, services):
 def decide(client, request: dict[str, str], decision: str, csrf: bool = True, **fields: str):
     page = client.get(request["page"]).get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    data = {"decision": decision, **fields, **({"csrf_token": token} if csrf else {})}
+    # « Autre motif » goes with every decision on every kind of request.
+    data = {"decision": decision, "reason": "other", **fields,
+            **({"csrf_token": token} if csrf else {})}
     return client.post(f"/support/requests/{request['request_id']}/decision", data=data)
 
 
@@ -264,7 +266,7 @@ def test_a_decided_request_shows_its_decision_and_a_second_one_is_already_decide
     before = stored(services)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
     again = signed_in.post(f"/support/requests/{other['request_id']}/decision",
-                           data={"decision": "accept", "csrf_token": token})
+                           data={"decision": "accept", "reason": "other", "csrf_token": token})
     assert again.status_code == 409 and "Cette demande a déjà été traitée." in text(again)
     assert stored(services) == before
 

@@ -122,7 +122,8 @@ def assert_page_headers(response, where: str) -> None:
         directive.split()[0]: directive.split()[1:]
         for directive in headers["Content-Security-Policy"].split(";") if directive.strip()
     }
-    assert "script-src" not in policy, where
+    # Our own script only (passkeys.js, the WebAuthn ceremonies), never inline.
+    assert policy["script-src"] == ["'self'"], where
     assert policy["default-src"] == ["'none'"] and policy["frame-ancestors"] == ["'none'"], where
     # Neither 'unsafe-inline' nor any other host: our own origin, or nothing.
     assert {s for sources in policy.values() for s in sources} <= {"'none'", "'self'"}, where

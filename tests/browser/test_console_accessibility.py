@@ -172,13 +172,15 @@ def queue_and_decisions(audit: Audit, monkeypatch: pytest.MonkeyPatch) -> None:
     audit(p.goto("/support/items/inconnu"), "élément inconnu (404)", "alert")
 
     audit(opened(p, "identity_review"), "vérification d'identité")
-    p.fill({"Note": "vu\u202eau téléphone"})
-    audit(p.submit("Approuver"), "note invalide (422)", "fields")
+    p.fill({"Note": "vu\u202eau téléphone"})  # and no reason chosen
+    audit(p.submit("Approuver"), "note invalide et motif absent (422)", "fields")
+    p.field("Motif").select_option("not_the_member")
     p.fill({"Note": "Homonyme probable."})
     audit(p.submit("Rejeter"), "confirmation du rejet")
     audit(p.submit("Rejeter"), "rejet enregistré")
     review = opened(p, "identity_review")
     decided_elsewhere(p, review)
+    p.field("Motif").select_option("usage_name")
     audit(p.submit("Approuver"), "déjà traitée (409)", "alert")
     audit(opened(p, "identity_review", "closed"), "vérification traitée")
     audit(opened(p, "undelivered_email"), "e-mail non remis")
@@ -187,6 +189,7 @@ def queue_and_decisions(audit: Audit, monkeypatch: pytest.MonkeyPatch) -> None:
     p.fill({"Nouvelle adresse e-mail": "pas-une-adresse"})
     audit(p.submit("Accepter"), "adresse invalide (422)", "fields")
     p.fill({"Nouvelle adresse e-mail": "marc.nouveau@example.org"})
+    p.field("Motif").select_option("requested_by_member")
     audit(p.submit("Accepter"), "changement accepté")
     audit(opened(p, "email_update"), "changement sans compte")
 
@@ -194,10 +197,12 @@ def queue_and_decisions(audit: Audit, monkeypatch: pytest.MonkeyPatch) -> None:
     p.fill({"Réponse envoyée au demandeur": "Bonjour\u202e"})
     audit(p.submit("Accepter"), "réponse invalide (422)", "fields")
     p.fill({"Réponse envoyée au demandeur": "Bonjour, c'est réglé."})
+    p.field("Motif").select_option("out_of_scope")
     audit(p.submit("Refuser"), "autre demande refusée")
     audit(opened(p, "other", "closed"), "autre demande traitée")
 
     audit(opened(p, "closure"), "clôture")
+    p.field("Motif").select_option("requested_by_member")
     audit(p.submit("Accepter"), "confirmation de la clôture")
     audit(p.submit("Accepter"), "clôture acceptée")
     audit(p.goto("/support/queue?kind=closure&status=closed"), "clôtures traitées")
@@ -300,7 +305,13 @@ GROUPS = {
     }, {200, 401, 404, 409, 422}),
 }
 # Console pages audited by a walk of their own (the auditor's, when they come).
-AUDITED_ELSEWHERE: set[str] = set()
+# The auditor's pages: tests/browser/test_console_audit_accessibility.py walks them.
+AUDITED_ELSEWHERE: set[str] = {
+    "console.audit_home", "console.audit_search", "console.audit_account", "console.audit_state",
+    "console.audit_changes", "console.audit_feed", "console.audit_verification",
+    # Not a page: the member's data as a JSON file (tests/api/test_member_export.py).
+    "console.export_data",
+}
 
 
 @pytest.mark.parametrize("group", GROUPS)

@@ -80,6 +80,7 @@ def test_an_agent_approves_an_identity_review_in_the_browser(portal: Portal, tmp
            ).to_have_text(["12/04/1978", "12/04/1978"])
     expect(table.get_by_role("row", name=re.compile("^Adresse e-mail")).get_by_role("cell")
            ).to_have_text([HELENE["email"], "Non renseignée dans l'annuaire"])
+    portal.field("Motif").select_option(label="Identité confirmée par téléphone")
     portal.fill({"Note": "Faute de frappe sur le prénom, confirmée par téléphone."})
     page.screenshot(path=tmp_path / "identity-review.png", full_page=True)
 
@@ -103,6 +104,11 @@ def test_an_agent_rejects_a_review_with_the_keyboard_after_confirming(portal: Po
     with page.expect_navigation():
         page.keyboard.press("Enter")
     keyed(page, page.get_by_role("row", name=re.compile("Hélèna")).get_by_role("link"))
+    reason = portal.field("Motif")
+    tab_to(page, reason)
+    for _ in range(7):  # past the empty choice and the reasons to approve
+        page.keyboard.press("ArrowDown")
+    expect(reason).to_have_value("not_the_member")
     tab_to(page, portal.field("Note"))
     page.keyboard.type("Homonyme : la date de naissance ne suffit pas.")
     keyed(page, page.get_by_role("button", name="Rejeter"))
@@ -128,6 +134,7 @@ def test_an_agent_accepts_an_email_update_with_a_corrected_address(portal: Porta
     address = portal.field("Nouvelle adresse e-mail")
     expect(address).to_have_value("helene.neuve@exemple.org")
     address.fill("pas-une-adresse")
+    portal.field("Motif").select_option("requested_by_member")
     assert portal.submit("Accepter").status == 422
     expect(page).to_have_title(re.compile("^Erreur : "))
     expect(address).to_have_attribute("aria-invalid", "true")
@@ -148,6 +155,7 @@ def test_an_agent_accepts_a_closure_after_reading_what_follows(portal: Portal):
     settle(portal.services)
     page = signed_in(portal)
     opened(portal, "Clôtures", "Hélène")
+    portal.field("Motif").select_option("requested_by_member")
     portal.fill({"Note": "Demande faite depuis l'Espace Client."})
     portal.submit("Accepter")
     expect(page.get_by_role("heading", level=1)).to_have_text(
@@ -168,6 +176,7 @@ def test_an_agent_answers_another_request_with_a_reply(portal: Portal):
     signed_in(portal)
     portal.mail(LOUISE["email"])  # the acknowledgement
     opened(portal, "Autres", "Louise")
+    portal.field("Motif").select_option("credentials_resent")
     portal.fill({"Note": "E-mail relancé.",
                  "Réponse envoyée au demandeur": "Bonjour, vos codes sont repartis ce jour."})
     portal.submit("Accepter")

@@ -171,7 +171,11 @@ def test_every_page_in_every_state_passes_axe_and_the_structure_checks(
 def test_the_walks_cover_every_page_of_the_portal(app):
     pages = {rule.endpoint for rule in app.url_map.iter_rules()
              if rule.endpoint.startswith("pages.") and rule.endpoint != "pages.static"}
-    audited = set().union(*(group_pages for _, group_pages, _ in GROUPS.values()))
+    # The Sécurité page and the passkey pages have walks of their own, in that module.
+    from tests.browser.test_security_page_accessibility import PASSKEY_PAGES, SECURITY_PAGES
+
+    audited = set().union(*(group_pages for _, group_pages, _ in GROUPS.values()),
+                          SECURITY_PAGES, PASSKEY_PAGES)
     assert pages - audited == set(), "pages no walk audits: add their states to one"
 
 
@@ -203,7 +207,8 @@ def public_forms(audit: Audit) -> None:
     audit(p.goto("/page-inexistante"), "page introuvable (404)", "alert")
     audit(p.goto("/activer/suivi/inconnue"), "demande introuvable (404)", "alert")
     p.goto("/connexion")
-    p.page.locator("input[name=csrf_token]").evaluate("input => input.remove()")
+    p.page.locator("form:not([data-passkey]) input[name=csrf_token]").evaluate(
+        "input => input.remove()")
     p.fill({"Identifiant": "12345678", "Mot de passe": OTHER})
     audit(p.submit("Se connecter"), "formulaire expiré (400)", "alert")
 

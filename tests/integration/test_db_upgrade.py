@@ -68,12 +68,15 @@ def test_db_upgrade_rebuilds_the_audit_index_and_says_so(client, services, clock
     out, err = done.communicate(timeout=120)
 
     assert done.returncode == 0, err
+    # Every read model whose version moved past 1 is rebuilt: the audit index, and the
+    # support queue (its version 2 keeps each decision's reason and the 30 days' flow).
     assert out.splitlines() == [
         f"tables: revision {schema.head()} (was the release before migrations)",
+        f"support_queue: version 2 switched in at position {head}",
         f"audit: version 2 switched in at position {head}",
         "read model audit: version 2",
         "read model portal: version 1",
-        "read model support_queue: version 1",
+        "read model support_queue: version 2",
     ]
     again = flask(settings, "db", "upgrade")
     out, err = again.communicate(timeout=120)
@@ -117,6 +120,7 @@ def test_db_downgrade_undoes_the_migrations_after_a_revision_and_start_up_redoes
     out, err = done.communicate(timeout=120)
     assert done.returncode == 0, err
     assert out.splitlines() == [
+        "read model support_queue: emptied, for the older release to rebuild",
         "read model audit: emptied, for the older release to rebuild",
         "tables: revision 0001",
     ]
@@ -128,7 +132,9 @@ def test_db_downgrade_undoes_the_migrations_after_a_revision_and_start_up_redoes
         # Below 0002 nothing says which version a read model is at: version 1 is assumed
         # (the release before versions), and the audit index is built again.
         assert again.read_models.versions()["audit"] == (1, 2)
+        assert again.read_models.versions()["support_queue"] == (1, 2)
         again.projections.run_until_idle()
         assert again.read_models.versions()["audit"] == (2, None)
+        assert again.read_models.versions()["support_queue"] == (2, None)
     finally:
         again.close()

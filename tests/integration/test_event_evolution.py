@@ -144,10 +144,11 @@ def test_a_snapshot_of_the_older_shape_loads_through_the_aggregate_s_upcaster(
 
 # SupportRequest, as the release before replies and requesters' e-mails stored it.
 
-OLD_SHAPE = {  # what each event class gained in version 2
-    "SupportRequestSubmitted": ("acknowledge",),
-    "SupportRequestAccepted": ("reply", "email_requester"),
-    "SupportRequestRejected": ("reply", "email_requester"),
+OLD_SHAPE = {  # what each event class gained since version 1, and its version now
+    "SupportRequestSubmitted": (("acknowledge",), 2),
+    # v3: the decision's reason (test_decision_reasons_upgrade.py).
+    "SupportRequestAccepted": (("reply", "email_requester", "reason"), 3),
+    "SupportRequestRejected": (("reply", "email_requester", "reason"), 3),
 }
 
 
@@ -161,8 +162,9 @@ def as_stored_by_the_previous_release(services) -> None:
         if name not in OLD_SHAPE:
             continue
         state = json.loads(bytes(row["state"]))
-        assert state.pop("class_version") == 2, name
-        for field in OLD_SHAPE[name]:
+        fields, version = OLD_SHAPE[name]
+        assert state.pop("class_version") == version, name
+        for field in fields:
             state.pop(field)
         services.database.run(
             f"UPDATE {table} SET state = %s WHERE topic = %s AND state = %s",

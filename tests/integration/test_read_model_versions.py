@@ -16,14 +16,16 @@ from projections.versions import ReadModels
 from tests.helpers import FEED, bearer, feed_item, settle, story, table_names
 
 QUEUE = "support_queue"
+LIVE = SupportQueueView.version
+NEXT = LIVE + 1
 
 
 class NextQueueView(SupportQueueView):
-    version = 2
+    version = NEXT
 
 
 def next_queue(services) -> ReadModels:
-    """The support queue as a release that moved its version to 2 would prepare it."""
+    """The support queue as a release that moved its version on by one would prepare it."""
     view = NextQueueView(services.database, services.support_queue.tracking)
     models = ReadModels(services.database, [SupportQueue(view)])
     models.prepare()
@@ -45,7 +47,7 @@ def a_story(client, services, clock) -> dict[str, str]:
 def test_a_new_database_is_at_the_newest_schema_with_each_read_model_at_its_version(services):
     assert schema.current(services.database) == schema.head()
     assert services.read_models.versions() == {
-        "support_queue": (1, None), "portal": (1, None), "audit": (2, None),
+        "support_queue": (LIVE, None), "portal": (1, None), "audit": (2, None),
     }
     assert services.read_models.rebuilds == []
     assert not any(re.search(r"_v\d+$", name) for name in table_names(services))
@@ -58,19 +60,19 @@ def test_a_new_version_is_built_beside_the_live_one_and_switched_in_once_caught_
     services.projections.stop()  # this test plays the runner of the new release
     before = services.support_queue.all_rows()
     models = next_queue(services)
-    assert [(r.name, r.version) for r in models.rebuilds] == [(QUEUE, 2)]
-    assert models.versions()[QUEUE] == (1, 2)
-    assert {f"{t}_v2" for t in SupportQueueView.table_names} <= table_names(services)
+    assert [(r.name, r.version) for r in models.rebuilds] == [(QUEUE, NEXT)]
+    assert models.versions()[QUEUE] == (LIVE, NEXT)
+    assert {f"{t}_v{NEXT}" for t in SupportQueueView.table_names} <= table_names(services)
     assert models.serving() == []  # the new code does not write the old shape
 
     runner = ProjectionThread(services.lifecycle, models.projections, read_models=models)
     assert runner.step() is False  # one stretch built it all (a short log) and switched it
     assert models.rebuilds == []
-    assert models.versions()[QUEUE] == (2, None)
-    assert not {f"{t}_v2" for t in SupportQueueView.table_names} & table_names(services)
+    assert models.versions()[QUEUE] == (NEXT, None)
+    assert not {f"{t}_v{NEXT}" for t in SupportQueueView.table_names} & table_names(services)
     assert services.support_queue.all_rows() == before
     assert services.support_queue.max_tracking_id(QUEUE) == head(services)
-    assert services.support_queue.max_tracking_id("support_queue_v2") is None
+    assert services.support_queue.max_tracking_id(f"support_queue_v{NEXT}") is None
 
 
 def test_the_live_version_serves_while_the_new_one_is_built(client, services, clock):
@@ -96,10 +98,10 @@ def test_a_build_behind_the_live_version_is_not_switched(client, services, clock
     catch_up(services.lifecycle, rebuild.projection, stop=head(services) - 1)
     assert rebuild.position() == head(services) - 1
     assert models.switch(rebuild) is False
-    assert models.versions()[QUEUE] == (1, 2)
+    assert models.versions()[QUEUE] == (LIVE, NEXT)
     catch_up(services.lifecycle, rebuild.projection)
     assert models.switch(rebuild) is True
-    assert models.versions()[QUEUE] == (2, None)
+    assert models.versions()[QUEUE] == (NEXT, None)
 
 
 def test_a_build_interrupted_by_a_restart_goes_on_from_its_position(client, services, clock):
@@ -109,7 +111,7 @@ def test_a_build_interrupted_by_a_restart_goes_on_from_its_position(client, serv
     catch_up(services.lifecycle, first.projection, batch=5)
     again = next_queue(services)  # a restart of the same release
     assert again.rebuilds[0].position() == 5
-    assert again.versions()[QUEUE] == (1, 2)
+    assert again.versions()[QUEUE] == (LIVE, NEXT)
 
 
 def test_a_build_switched_by_another_process_is_done_here_too(client, services, clock):
@@ -117,7 +119,7 @@ def test_a_build_switched_by_another_process_is_done_here_too(client, services, 
     services.projections.stop()
     here, there = next_queue(services), next_queue(services)
     ProjectionThread(services.lifecycle, [], read_models=there).run_until_idle()
-    assert there.versions()[QUEUE] == (2, None)
+    assert there.versions()[QUEUE] == (NEXT, None)
     assert here.switch(here.rebuilds[0]) is True
     assert here.rebuilds == [] and here.serving() == here.projections
 
@@ -128,12 +130,12 @@ def test_metrics_show_the_build_s_position_and_lag(client, services, clock):
     models = next_queue(services)
     catch_up(services.lifecycle, models.rebuilds[0].projection, batch=4)
     text = client.get("/metrics").data.decode()
-    assert 'accounts_read_model_version{projection="support_queue"} 1.0' in text
-    assert 'accounts_read_model_rebuild_position{projection="support_queue",version="2"} 4.0' \
-        in text
+    assert f'accounts_read_model_version{{projection="support_queue"}} {LIVE}.0' in text
+    assert ('accounts_read_model_rebuild_position{projection="support_queue",'
+            f'version="{NEXT}"}} 4.0') in text
     behind = float(head(services) - 4)
-    assert ('accounts_read_model_rebuild_lag_events{projection="support_queue",version="2"}'
-            f" {behind}") in text
+    assert ('accounts_read_model_rebuild_lag_events{projection="support_queue",'
+            f'version="{NEXT}"}} {behind}') in text
 
 
 def test_a_database_from_before_versions_rebuilds_the_audit_index_with_reimbursements(
@@ -152,10 +154,11 @@ def test_a_database_from_before_versions_rebuilds_the_audit_index_with_reimburse
 
     upgraded = bootstrap(settings, clock)
     try:
+        # Without versions, every read model is at its version 1: those that moved on rebuild.
         assert upgraded.read_models.versions() == {
-            "support_queue": (1, None), "portal": (1, None), "audit": (1, 2),
+            "support_queue": (1, LIVE), "portal": (1, None), "audit": (1, 2),
         }
-        assert [r.name for r in upgraded.read_models.rebuilds] == ["audit"]
+        assert sorted(r.name for r in upgraded.read_models.rebuilds) == ["audit", QUEUE]
         upgraded.projections.run_until_idle()
         assert upgraded.read_models.versions()["audit"] == (2, None)
         assert upgraded.audit.max_tracking_id("audit") == head(upgraded)
@@ -189,7 +192,7 @@ def test_support_requests_made_while_another_runner_switches_are_each_one_item(
             time.sleep(0.05)
     finally:
         runner.stop()
-    assert models.versions()[QUEUE] == (2, None)
+    assert models.versions()[QUEUE] == (NEXT, None)
     settle(services)
     support = bearer(services.staff_tokens.create("bob", "support"))
     items = client.get("/api/v1/support/queue?kind=other&limit=200", headers=support).json

@@ -25,6 +25,7 @@ LEFT_OUT = {
     "originator_id", "originator_version", "originator_topic", "timestamp", "actor",
     "request_id", "account_id", "registration_id", "member_key", "result_id",
     "password_hash", "secret_answer_hash", "answer_hash", "token_hash", "body_digest",
+    "code_hashes", "public_key", "sign_count", "code_index",
 }
 SECRET_FIELD = re.compile(r"hash|digest|token|password")
 

@@ -20,7 +20,7 @@ def test_the_next_version_s_tables_and_indexes_are_suffixed_and_nothing_else_is(
         "support_queue_items_v2", "support_queue_status_v2", "support_queue_kind_v2",
         "support_queue_account_v2", "support_queue_member_v2", "support_pending_credentials_v2",
         "support_pending_account_v2", "support_pending_verifications_v2", "support_unerased_v2",
-        "support_pending_mail_v2",
+        "support_pending_mail_v2", "support_queue_flow_v2", "support_queue_hours_v2",
     ]
     assert "ON support_pending_credentials_v2 (account_id)" in ddl[6]
 

@@ -7,13 +7,14 @@ from __future__ import annotations
 import csv
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from uuid import UUID
 
 import pytest
 
 from adapters.hashing import BcryptHasher
 from adapters.password_strength import ZxcvbnCheck
+from adapters.webauthn_ceremonies import WebAuthnCeremonies
 from domain.account import Account
 from domain.directory import DirectoryEntry, HealthCoverage, HealthRole, Retirement
 from domain.lifecycle import AccountLifecycle
@@ -84,6 +85,26 @@ class InMemorySessions:
 
     def end_temporary(self, digest: str) -> None:
         self.open_sessions[digest].temporary = False
+
+
+class InMemoryChallenges:
+    """WebAuthn challenges handed out, each answered once before it expires."""
+
+    def __init__(self, clock: FakeClock):
+        self.clock = clock
+        self.live: dict[bytes, tuple[str, UUID | None, datetime]] = {}
+
+    def issue(
+        self, challenge: bytes, purpose: str, account_id: UUID | None,
+        lifetime: timedelta = timedelta(minutes=5),
+    ) -> None:
+        self.live[challenge] = (purpose, account_id, self.clock() + lifetime)
+
+    def consume(self, challenge: bytes, purpose: str) -> tuple[bool, UUID | None]:
+        found = self.live.pop(challenge, None)
+        if found is None or found[0] != purpose or self.clock() >= found[2]:
+            return False, None
+        return True, found[1]
 
 
 class InMemorySubjects:
@@ -167,6 +188,8 @@ def world() -> World:
     ports = Ports(
         directory=DemoDirectory(), hasher=BcryptHasher(4), strength=ZxcvbnCheck(),
         sessions=sessions, subjects=subjects, clock=clock,
+        ceremonies=WebAuthnCeremonies("localhost", "Espace Client", "http://localhost:5000"),
+        challenges=InMemoryChallenges(clock),
     )
     yield World(use_cases(store, ports, StreamIndex(store)), store, clock, sessions, subjects)
     store.close()

@@ -1,5 +1,6 @@
-"""Finding an account (by identifier or member number), its page, and the two account actions:
-re-sending the credentials and unlocking. The actions call the use cases the support API calls.
+"""Finding an account (by identifier or member number), its page, and the account actions:
+re-sending the credentials, unlocking, and exporting the member's data for a member who wrote
+in (the document of GET /api/v1/me/export). The actions call the use cases the API calls.
 
 A member number finds an account through the data-subject index that registration keeps
 (DataSubjects.find, then the MemberIndex): nothing new is stored, so an erased member's
@@ -16,6 +17,7 @@ from flask import flash, g, redirect, render_template, request, url_for
 from adapters.http.console import history
 from adapters.http.console.blueprint import bp
 from adapters.http.console.session import signed_in
+from adapters.http.member_data import attachment, document, export
 from adapters.http.pages.forms import Form
 from adapters.http.services import services
 from adapters.http.support import account_summary
@@ -111,3 +113,13 @@ def unlock(identifier: str) -> Any:
         return account_page(identifier, 409, CLOSED)
     flash(UNLOCKED, "success")
     return redirect(url_for("console.account", identifier=identifier))
+
+
+@bp.post("/accounts/<identifier>/export")
+@signed_in
+def export_data(identifier: str) -> Any:
+    try:
+        data = export().for_support(identifier, g.staff.name)
+    except AccountClosedError:
+        return account_page(identifier, 409, CLOSED)
+    return attachment(document(data))

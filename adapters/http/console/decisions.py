@@ -11,12 +11,15 @@ from uuid import UUID
 from flask import flash, g, redirect, render_template, request, url_for
 
 from adapters.http.console.blueprint import bp, domain_message, error_page
-from adapters.http.console.forms import posted_decision
+from adapters.http.console.forms import posted_decision, reason_groups
+from adapters.http.console.labels import LABELS
 from adapters.http.console.queue import item_page
 from adapters.http.console.session import signed_in
 from adapters.http.pages.forms import Form
 from adapters.http.services import services
 from domain import errors as domain
+from domain.decision_reasons import reason_label
+from domain.personal_data import ERASED
 from domain.states import EnrollmentStatus
 from domain.support_request import RequestStatus
 from projections.support_queue import SupportQueue, item_id
@@ -38,11 +41,19 @@ DONE = {
     "fermées et les données personnelles du membre sont effacées.",
     ("other", "accept"): "Demande acceptée.",
 }
+REASON = "Motif"  # the select's accessible name, beside the contract's
 REFUSED = "Demande refusée."
 REPLY_SENT = " La réponse part par e-mail au demandeur."
 UNSENT = (
     " La demande n'indique aucune adresse e-mail : la réponse est enregistrée sans être envoyée."
 )
+
+
+@bp.context_processor
+def reasons_context() -> dict[str, Any]:
+    """The reasons a decision form offers and how a decided item names its reason."""
+    return {"LABELS": {**LABELS, "reason": REASON}, "reason_groups": reason_groups,
+            "reason_label": reason_label, "ERASED": ERASED}
 
 
 @bp.post("/registrations/<registration_id>/decision")
@@ -61,8 +72,11 @@ def decide_registration(registration_id: str) -> Any:
     try:
         s.outbox.check()
         s.use_cases.support.decide_registration(
-            enrollment.id, data["decision"] == "approve", g.staff.name, data["note"]
+            enrollment.id, data["decision"] == "approve", g.staff.name, data["note"],
+            reason=data.get("reason"),
         )
+    except domain.FieldError as error:
+        return _shown_again(row, form.refuse("validation_error", {error.field: [error.message]}))
     except (domain.AlreadyDecidedError, domain.AccountExistsError) as error:
         return _shown_again(row, form, error)
     return _done("identity_review", data["decision"])
@@ -91,7 +105,8 @@ def decide_request(request_id: str) -> Any:
     try:
         s.outbox.check()
         decided = s.use_cases.support.decide_request(
-            asked.id, accept, g.staff.name, data["note"], data.get("new_email"), reply=reply
+            asked.id, accept, g.staff.name, data["note"], data.get("new_email"), reply=reply,
+            reason=data.get("reason"),
         )
     except domain.FieldError as error:
         return _shown_again(row, form.refuse("validation_error", {error.field: [error.message]}))

@@ -11,6 +11,8 @@ from flask import request
 from adapters.http.pages.forms import Form
 from adapters.http.schemas import CONTROL_CHARACTERS
 from adapters.http.support_schemas import RegistrationDecisionSchema, RequestDecisionSchema
+from domain.decision_reasons import LABELS as REASON_LABELS
+from domain.decision_reasons import UNKNOWN, reasons_for
 
 LINE_BREAK = re.compile(r"\r\n|\r|\n")
 CHOOSE = {
@@ -26,6 +28,15 @@ CONTAINS_CONTROL = {
 }
 CHOICES = {"registration": ("approve", "reject"), "request": ("accept", "reject")}
 REQUIRED = "Champ obligatoire."
+# The API takes a decision without a reason, for the clients written before reasons; an
+# agent in the console always gives one, so that it still says why once the note is erased.
+CHOOSE_REASON = "Choisissez le motif de la décision."
+# The one list offers every decision's reasons, grouped by the button they go with.
+REASON_GROUPS = {
+    "approve": "Pour approuver", "accept": "Pour accepter", "reject": "Pour rejeter",
+}
+REQUEST_REJECT_GROUP = "Pour refuser"
+WRONG_GROUP = "Ce motif ne va pas avec cette décision : choisissez-en un sous « {} »."
 
 
 SCHEMAS = {"registration": RegistrationDecisionSchema, "request": RequestDecisionSchema}
@@ -35,7 +46,8 @@ def posted_decision(kind: str, request_kind: str | None = None) -> tuple[Form, d
     """The posted decision form of a registration (`kind` "registration") or of a request of
     `request_kind`; the data is the API's request body, or empty when the form is refused."""
     decision = request.form.get("decision", "")
-    values = {"decision": decision, "note": " ".join(request.form.get("note", "").split())}
+    values = {"decision": decision, "note": " ".join(request.form.get("note", "").split()),
+              "reason": request.form.get("reason", "").strip()}
     if request_kind == "email_update":
         values["new_email"] = request.form.get("new_email", "").strip()
     if request_kind == "other":
@@ -60,4 +72,44 @@ def posted_decision(kind: str, request_kind: str | None = None) -> tuple[Form, d
         })
     if decision == "accept" and "new_email" in values and not values["new_email"]:
         form.refuse("validation_error", {"new_email": [REQUIRED]})
+    reason = _reason_refused(request_kind or "identity_review", decision, values["reason"])
+    if reason is not None:  # in the console's words, rather than the API's
+        form.refuse("validation_error", {"reason": [reason]})
     return form, ({} if form.refused or data is None else data)
+
+
+def _reason_refused(kind: str, decision: str, reason: str) -> str | None:
+    if not reason:
+        return CHOOSE_REASON
+    if reason in reasons_for(kind, decision):
+        return None
+    other = "reject" if decision != "reject" else ("approve" if kind == "identity_review"
+                                                   else "accept")
+    if reason in reasons_for(kind, other):  # offered, under the other button
+        return WRONG_GROUP.format(group_label(kind, decision))
+    return UNKNOWN
+
+
+def group_label(kind: str, decision: str) -> str:
+    if decision == "reject" and kind != "identity_review":
+        return REQUEST_REJECT_GROUP
+    return REASON_GROUPS[decision]
+
+
+Options = list[tuple[str | None, list[tuple[str, str]]]]
+
+
+def reason_groups(kind: str, acceptable: bool = True) -> Options:
+    """The select's options: (group label, [(code, label)]) for each decision the form can
+    take, then, ungrouped (None), the reasons every one of them takes."""
+    decisions = [d for d in CHOICES["registration" if kind == "identity_review" else "request"]
+                 if acceptable or d == "reject"]
+    lists = [reasons_for(kind, d) for d in decisions]
+    shared = [c for c in lists[0] if all(c in codes for codes in lists)] if len(lists) > 1 else []
+    groups: Options = [
+        (group_label(kind, d), [(c, REASON_LABELS[c]) for c in codes if c not in shared])
+        for d, codes in zip(decisions, lists, strict=True)
+    ]
+    if shared:
+        groups.append((None, [(c, REASON_LABELS[c]) for c in shared]))
+    return groups

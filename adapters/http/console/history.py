@@ -1,6 +1,7 @@
 """An account's recent history in words, for the agent: its last events, newest first, with
 who caused each. Only event types, instants, reasons and actors are shown, never the personal
-data an event carries (a changed address stays out): a closed account's history reads the same."""
+data an event carries (a changed address, a decision's note stay out): a closed account's
+history reads the same."""
 
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from adapters.audit_words import CREDENTIALS_REASONS, RECOVERY_OUTCOMES
+from adapters.audit_words import CREDENTIALS_REASONS, LABELS, RECOVERY_OUTCOMES
 from adapters.http.console.labels import hour
 from adapters.http.services import services
-from domain.account import Account
+from domain.account import SIGN_INS, Account
+from domain.decision_reasons import reason_label
 
 RECENT = 10
 PAGE = 50  # the events read at a time while looking back for the last sign-in
@@ -40,6 +42,10 @@ PLAIN = {
     "AccountClosed": "Compte clôturé",
     "PersonalDataErased": "Données personnelles effacées",
 }
+# A decision reads with its reason, never its note: the reason names no one and outlives the
+# member's erasure; the note may quote them.
+DECISIONS = ("IdentityApproved", "IdentityRejected", "SupportRequestAccepted",
+             "SupportRequestRejected")
 
 
 @dataclass(frozen=True)
@@ -64,7 +70,7 @@ def last_sign_in(account: Account) -> datetime | None:
     while True:
         page = list(events.get(account.id, desc=True, limit=PAGE, lte=before))
         for event in page:
-            if isinstance(event, Account.SignedIn):
+            if isinstance(event, SIGN_INS):
                 return event.timestamp
         if len(page) < PAGE:
             return None
@@ -75,6 +81,8 @@ def words(event: Any) -> str:
     name = type(event).__name__
     if name in PLAIN:
         return PLAIN[name]
+    if name in DECISIONS:
+        return f"{LABELS[name]} (Motif : {reason_label(getattr(event, 'reason', None))})"
     detail = getattr(event, "reason", None) or getattr(event, "outcome", None)
     if name == "CredentialsRequested":
         return f"Envoi des codes d'accès demandé ({CREDENTIALS_REASONS.get(detail, detail)})"

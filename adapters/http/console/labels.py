@@ -45,7 +45,22 @@ LABELS = {
     "note": "Note",
     "new_email": "Nouvelle adresse e-mail",
     "reply": "Réponse envoyée au demandeur",
+    "at": "Date et heure",
+    "from": "Premier instant",
+    "to": "Second instant",
 }
+# Where each role lands after signing in (session.py), and the menu it sees: each role only
+# its own pages, as each is refused the other's.
+HOMES = {"support": "console.queue", "auditor": "console.audit_home"}
+MENUS = {
+    "support": (("console.queue", "File du support"),),
+    "auditor": (
+        ("console.audit_home", "Comptes"),
+        ("console.audit_feed", "Journal de tous les événements"),
+        ("console.audit_verification", "Dernière vérification"),
+    ),
+}
+SEARCHES = {"support": "console.search", "auditor": "console.audit_search"}
 
 
 def instant(moment: datetime | str | None) -> datetime | None:
@@ -73,8 +88,12 @@ def hour(moment: datetime | str | None) -> str:
 
 def page_context() -> dict[str, Any]:
     """What every console template may use (the blueprint's context processor)."""
+    staff = g.get("staff")
+    role = getattr(staff, "role", None)
     return {
         "KIND_LABELS": KIND_LABELS, "ITEM_TITLES": ITEM_TITLES, "DETAIL_LABELS": DETAIL_LABELS,
         "DECISIONS": DECISIONS, "REQUEST_DECISIONS": REQUEST_DECISIONS, "LABELS": LABELS,
-        "when": when, "hour": hour, "day": day, "staff": g.get("staff"),
+        "when": when, "hour": hour, "day": day, "staff": staff,
+        "home_endpoint": HOMES.get(role, "console.sign_in"), "menu": MENUS.get(role, ()),
+        "search_endpoint": SEARCHES.get(role),
     }

@@ -10,6 +10,7 @@ from uuid import UUID
 from flask import render_template, request
 
 from adapters.http.console.blueprint import bp, error_page
+from adapters.http.console.queue_chart import DAYS, queue_charts
 from adapters.http.console.session import signed_in
 from adapters.http.pages.forms import Form
 from adapters.http.services import services
@@ -37,10 +38,14 @@ def queue() -> Any:
             return error_page(400, "Le lien de page suivante n'est pas valide.")
     view = services().support_queue
     rows, next_seq = view.list_items(kind, status, PAGE_SIZE, after)
+    chart = None
+    if after is None:  # the picture heads the list, not its later pages
+        now = services().clock()
+        chart = queue_charts(view.history(now, DAYS), now)
     return render_template(
         "console/queue.html", kind=kind, status=status, STATUSES=STATUSES, rows=rows,
         decisions=[_json(row["decision"]) for row in rows], counts=view.open_counts(),
-        first_page=after is None,
+        first_page=after is None, chart=chart,
         next_cursor=encode_cursor(next_seq) if next_seq is not None else None,
     )
 

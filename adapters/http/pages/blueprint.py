@@ -20,7 +20,8 @@ bp = Blueprint(
     static_url_path="/assets",
 )
 CSP = (
-    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+    "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; "
+    "img-src 'self'; form-action 'self'; "
     "frame-ancestors 'none'; base-uri 'none'"
 )
 FORM_EXPIRED = "Le formulaire a expiré ou n'est pas valide. Rechargez la page et recommencez."

@@ -30,6 +30,8 @@ LABELS = {
     "message": "Message",
     "kind": "Objet de votre demande",
     "reimbursements": "Alertes e-mail",
+    "name": "Nom de la clé",
+    "recovery_code": "Code de secours",
 }
 # The FAQ's names of the portal's rubriques.
 SECTIONS = {
