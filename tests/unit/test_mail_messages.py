@@ -40,6 +40,10 @@ EMAILS = {
     "notice:PasswordChanged": (MAIL.notice(TO, "PasswordChanged"), {"/codes-oublies"}),
     "notice:EmailChanged": (MAIL.notice(TO, "EmailChanged"), {"/codes-oublies"}),
     "notice:AccountClosed": (MAIL.notice(TO, "AccountClosed"), {"/activer"}),
+    "notice:PasskeyAdded": (MAIL.notice(TO, "PasskeyAdded"), {"/mon-espace/securite"}),
+    "notice:PasskeyRemoved": (MAIL.notice(TO, "PasskeyRemoved"), {"/mon-espace/securite"}),
+    # Forgotten credentials of a member who requires a passkey: no password, what works.
+    "notice:RecoveryRequested": (MAIL.notice(TO, "RecoveryRequested"), {"/connexion"}),
     "rejection": (MAIL.rejection(TO), {"/activer"}),
     "reimbursement_alert": (MAIL.reimbursement_alert(TO, "Hélène", "25.4", date(2026, 10, 1)),
                             {"/mon-espace/remboursements", "/mon-espace/infos"}),
