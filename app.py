@@ -21,6 +21,7 @@ from adapters.directory import DirectoryImportError
 from adapters.http import (
     Api,
     audit,
+    audit_tree,
     claims,
     console,
     member,
@@ -35,8 +36,8 @@ from adapters.http.headers import register_security_headers
 from adapters.http.limits import make_limiter
 from adapters.http.pages import register_pages
 from adapters.http.schemas import ErrorSchema
-from adapters.sessions import ROLES, TOKEN_DAYS_DEFAULT, TOKEN_DAYS_MAX
 from adapters.settings import Settings, SettingsError
+from adapters.staff_tokens import ROLES, TOKEN_DAYS_DEFAULT, TOKEN_DAYS_MAX
 from bootstrap import Services, bootstrap
 from domain.ports import Clock, utc_now
 from workers.background import Background
@@ -123,6 +124,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Flas
     api.register_blueprint(support.blp)
     api.register_blueprint(claims.blp)
     api.register_blueprint(audit.blp)
+    api.register_blueprint(audit_tree.blp)
     app.register_blueprint(ops.blp)
     app.register_blueprint(console.bp)
     register_pages(app)
@@ -258,6 +260,14 @@ def audit_verify() -> None:
     for problem in problems:
         click.echo(f"PROBLEM {problem}", err=True)
     sys.exit(0 if not problems else 1)
+
+
+@audit_cli.command("checkpoint", help="Print the signed checkpoint of the whole log.")
+def audit_checkpoint() -> None:
+    s = _services()
+    s.projections.stop()  # the tree is brought up to the log's head here, then signed
+    s.audit_proofs.catch_up(s.lifecycle)
+    click.echo(s.audit_proofs.checkpoint().note, nl=False)
 
 
 @click.group("db", cls=AppGroup, help="The database: schema and read models.")

@@ -40,20 +40,59 @@ class _Member:
     retirement: str | None
 
 
+# The member and their coverages (a member without one: a single row of NULL coverage).
+MEMBER = (
+    "SELECT 'self' AS kind, m.member_number, m.last_name, m.first_name, m.birth_date,"
+    " m.retirement, c.contract_id, c.contract_type, c.role, c.principal_member_number,"
+    " c.relation FROM directory_members m LEFT JOIN directory_coverages c"
+    " ON c.member_number = m.member_number WHERE m.member_number = %s"
+)
+# ... and the people on the health contracts they are the principal member of.
+HOUSEHOLD = (
+    MEMBER + " UNION ALL"  # noqa: S608  (constants only)
+    " SELECT 'beneficiary', m.member_number, m.last_name, m.first_name, NULL, NULL, NULL,"
+    " NULL, NULL, NULL, c.relation FROM directory_coverages c JOIN directory_members m"
+    " ON m.member_number = c.member_number"
+    " WHERE c.principal_member_number = %s AND c.role = 'beneficiary'"
+    " ORDER BY kind DESC, contract_id"
+)
+
+
 class SqlMemberDirectory:
     def __init__(self, database: Database):
         self.database = database
 
     def find(self, member_number: str) -> DirectoryEntry | None:
-        # One statement (a round trip, one snapshot): the member and their coverages.
-        rows = self.database.run(
-            "SELECT m.member_number, m.last_name, m.first_name, m.birth_date, m.retirement,"
-            " c.contract_id, c.contract_type, c.role, c.principal_member_number, c.relation"
-            " FROM directory_members m LEFT JOIN directory_coverages c"
-            " ON c.member_number = m.member_number"
-            " WHERE m.member_number = %s ORDER BY c.contract_id",
-            (member_number,),
-        )
+        return self._entry(self._rows(member_number, beneficiaries=False))
+
+    def find_with_beneficiaries(
+        self, member_number: str
+    ) -> tuple[DirectoryEntry | None, list[dict[str, str]]]:
+        rows = self._rows(member_number, beneficiaries=True)
+        entry = self._entry([r for r in rows if r["kind"] == "self"])
+        seen: dict[str, dict[str, str]] = {}
+        for r in rows:
+            if r["kind"] == "beneficiary" and r["member_number"] != member_number:
+                seen.setdefault(r["member_number"] + "\x00" + (r["relation"] or ""), {
+                    "first_name": r["first_name"], "last_name": r["last_name"],
+                    "relation": r["relation"],
+                })
+        return entry, [seen[key] for key in sorted(seen)]
+
+    def beneficiaries(self, principal_member_number: str) -> list[dict[str, str]]:
+        return self.find_with_beneficiaries(principal_member_number)[1]
+
+    def _rows(self, member_number: str, *, beneficiaries: bool) -> list:
+        # One statement (a round trip, one snapshot, no transaction: a read-only transaction
+        # ended by ROLLBACK costs two more round trips and makes psycopg forget its prepared
+        # statements): the member and their coverages, and for "Mon espace" the people on the
+        # contracts they are the principal member of.
+        if not beneficiaries:
+            return self.database.run(MEMBER + " ORDER BY contract_id", (member_number,))
+        return self.database.run(HOUSEHOLD, (member_number, member_number))
+
+    @staticmethod
+    def _entry(rows: list) -> DirectoryEntry | None:
         if not rows:
             return None
         member = rows[0]
@@ -75,23 +114,6 @@ class SqlMemberDirectory:
                 if c["contract_id"] is not None
             ),
         )
-
-    def beneficiaries(self, principal_member_number: str) -> list[dict[str, str]]:
-        # One statement, no transaction around it: a read-only transaction ended by ROLLBACK
-        # costs two more round trips and makes psycopg forget its prepared statements.
-        rows = self.database.run(
-            "SELECT DISTINCT m.member_number, m.first_name, m.last_name, c.relation"
-            " FROM directory_coverages c JOIN directory_members m"
-            " ON m.member_number = c.member_number"
-            " WHERE c.principal_member_number = %s AND c.role = 'beneficiary'"
-            " ORDER BY m.member_number",
-            (principal_member_number,),
-        )
-        return [
-            {"first_name": r["first_name"], "last_name": r["last_name"], "relation": r["relation"]}
-            for r in rows
-            if r["member_number"] != principal_member_number
-        ]
 
     def import_csv(self, text: str) -> int:
         """Upsert every row, or none when any row is bad. Returns the number of rows."""

@@ -105,7 +105,7 @@ class ProjectionLag(Collector):
         )
         now = datetime.now(UTC)
         for name, view in (("support_queue", s.support_queue), ("portal", s.portal),
-                           ("audit", s.audit)):
+                           ("audit", s.audit), ("audit_tree", s.audit_tree)):
             applied = view.max_tracking_id(name) or 0
             behind = max(0, head - applied)
             age = 0.0

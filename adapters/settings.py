@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 import re
 import secrets
@@ -59,6 +61,9 @@ class Settings:
     # Where members and staff reach the service: the links in e-mails, and Secure cookies
     # when it is https.
     portal_url: str = "http://localhost:5000"
+    # The Ed25519 seed that signs the audit checkpoints; None: derived from secret_key
+    # (adapters/checkpoints.py).
+    audit_signing_key: bytes | None = None
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, var_dir: Path = Path("var")) -> Settings:
@@ -76,6 +81,7 @@ class Settings:
             rate_limits=parse_rate_limits(env.get("ACCOUNTS_RATE_LIMITS") or DEFAULT_RATE_LIMITS),
             database_url=database_url,
             portal_url=parse_portal_url(env.get("ACCOUNTS_PORTAL_URL") or "http://localhost:5000"),
+            audit_signing_key=parse_signing_key(env.get("ACCOUNTS_AUDIT_SIGNING_KEY") or None),
         )
 
 
@@ -171,6 +177,19 @@ def parse_mail_from(value: str) -> str:
     except (ValueError, IndexError):
         raise SettingsError("ACCOUNTS_MAIL_FROM", "not a valid address") from None
     return value
+
+
+def parse_signing_key(value: str | None) -> bytes | None:
+    if value is None:
+        return None
+    try:
+        seed = base64.b64decode(value.strip(), validate=True)
+    except binascii.Error:
+        raise SettingsError("ACCOUNTS_AUDIT_SIGNING_KEY", "not base64") from None
+    if len(seed) != 32:
+        raise SettingsError("ACCOUNTS_AUDIT_SIGNING_KEY", "expected the base64 of a 32-byte "
+                            f"Ed25519 seed, not of {len(seed)} bytes")
+    return seed
 
 
 def parse_bcrypt_rounds(value: str) -> int:

@@ -219,9 +219,12 @@ def load(layout: Layout, path: str, cookies: list[str], seconds: int) -> dict:
     return {"load": result, "cores": cores}
 
 
-def measure(layout: Layout, cookies: list[str], quick: bool) -> tuple[list, list]:
+def measure(
+    layout: Layout, cookies: list[str], quick: bool, only: list[str] | None = None
+) -> tuple[list, list]:
     """/healthz, page, /healthz, page, …, /healthz: each page between two limits."""
     pages = [(path, []) for path in PUBLIC] + [(path, cookies) for path in SIGNED_IN]
+    pages = [(path, jar) for path, jar in pages if not only or path in only]
     for path, jar in pages:  # templates compiled and caches filled in every worker
         load(layout, path, jar, 2)
     healthz = [load(layout, "/healthz", [], 3 if quick else 10)]
@@ -258,6 +261,8 @@ def table(rows: list, healthz: list) -> tuple[list[str], bool]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="3-second loads: a check it runs")
+    parser.add_argument("--pages", nargs="+", metavar="PATH", choices=(*PUBLIC, *SIGNED_IN),
+                        help="only these pages (to compare settings page by page)")
     args = parser.parse_args()
     if not wrk.available():
         raise SystemExit("wrk is needed: apt-get install wrk")
@@ -272,7 +277,7 @@ def main() -> None:
                 cookies = list(pool.map(lambda m: signed_in(layout.url, Path(tmp) / "mail",
                                                             claims, m), members()))
             prepared = time.monotonic() - started
-            rows, healthz = measure(layout, cookies, args.quick)
+            rows, healthz = measure(layout, cookies, args.quick, args.pages)
     lines, passed = table(rows, healthz)
     seconds = "3" if args.quick else "20 (pages) and 10 (/healthz)"
     text = "\n".join([

@@ -16,6 +16,8 @@ from eventsourcing.persistence import InfrastructureFactory
 from eventsourcing.utils import Environment
 
 from adapters import metrics, schema
+from adapters.audit_proofs import AuditProofs
+from adapters.checkpoints import CheckpointSigner
 from adapters.database import Database, eventsourcing_env, schema_lock
 from adapters.directory import SqlMemberDirectory
 from adapters.event_chain import ChainedEventStore
@@ -27,14 +29,16 @@ from adapters.password_strength import ZxcvbnCheck
 from adapters.queue.actors import Actors, declare_actors
 from adapters.queue.broker import make_broker
 from adapters.queue.outbox import Outbox
-from adapters.sessions import MemberSessions, StaffTokens
+from adapters.sessions import MemberSessions
 from adapters.settings import Settings
+from adapters.staff_tokens import StaffTokens
 from adapters.webauthn_ceremonies import WebAuthnCeremonies
 from adapters.webauthn_challenges import WebAuthnChallenges
 from domain.lifecycle import AccountLifecycle
 from domain.ports import Clock, Ports, utc_now
 from domain.use_cases import UseCases, use_cases
 from projections.audit import AuditIndex, AuditView
+from projections.audit_tree import AuditTree, AuditTreeView
 from projections.portal import Portal, PortalView
 from projections.runner import ProjectionThread
 from projections.support_queue import SupportQueue, SupportQueueView
@@ -59,6 +63,8 @@ class Services:
     support_queue: SupportQueueView
     portal: PortalView
     audit: AuditView
+    audit_tree: AuditTreeView  # the Merkle tree over the log, for signed checkpoints and proofs
+    audit_proofs: AuditProofs
     # Built here, started only where the read models are kept up to date: the active
     # projection runner, or the embedded default's one process (workers/background.py).
     projections: ProjectionThread
@@ -112,8 +118,10 @@ def bootstrap(settings: Settings, clock: Clock = utc_now) -> Services:
         support_queue = SupportQueueView(database, tracking)
         portal_view = PortalView(database, tracking)
         audit_view = AuditView(database, tracking)
+        audit_tree = AuditTreeView(database, tracking)
         read_models = ReadModels(database, [
             SupportQueue(support_queue), Portal(portal_view), AuditIndex(audit_view),
+            AuditTree(audit_tree),
         ])
         read_models.prepare()
     sessions = MemberSessions(database, clock)
@@ -152,6 +160,7 @@ def bootstrap(settings: Settings, clock: Clock = utc_now) -> Services:
     return Services(
         settings, clock, lifecycle, cases, database, directory, staff_tokens, sessions,
         challenges, mailer,
-        broker, actors, outbox, support_queue, portal_view, audit_view, projections,
+        broker, actors, outbox, support_queue, portal_view, audit_view, audit_tree,
+        AuditProofs(audit_tree, CheckpointSigner.from_settings(settings)), projections,
         read_models, migrated_from,
     )

@@ -69,3 +69,9 @@ class MemberDirectory(Protocol):
     def beneficiaries(self, principal_member_number: str) -> list[dict[str, str]]:
         """The people on this principal member's health contracts, themself excluded."""
         ...
+
+    def find_with_beneficiaries(
+        self, member_number: str
+    ) -> tuple[DirectoryEntry | None, list[dict[str, str]]]:
+        """`find` and `beneficiaries` at once ("Mon espace" shows both: one look-up)."""
+        ...

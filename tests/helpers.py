@@ -181,6 +181,7 @@ def settle(services, timeout: float = 10.0) -> None:
         services.support_queue.wait("support_queue", last, timeout=timeout)
         services.portal.wait("portal", last, timeout=timeout)
         services.audit.wait("audit", last, timeout=timeout)
+        services.audit_tree.wait("audit_tree", last, timeout=timeout)
 
 
 def table_names(services) -> set[str]:

@@ -3,6 +3,7 @@ and the global ordered feed of every event."""
 
 from __future__ import annotations
 
+import base64
 from datetime import date, datetime
 from enum import Enum
 from typing import Any
@@ -76,6 +77,8 @@ def event_view(position: int, event: Any) -> dict[str, Any]:
         "occurred_at": event.timestamp.isoformat(),
         "actor": getattr(event, "actor", None),
         "data": event_data(event),
+        # The chain's own hash of the stored event, the tree's leaf (CONTRACT.md, "Audit").
+        "hash": base64.b64encode(bytes.fromhex(event._hash)).decode("ascii"),
     }
 
 

@@ -8,6 +8,8 @@ from adapters.http.schemas import BaseSchema
 from domain.use_cases.audit import STATUSES
 
 FEED_MAX_LIMIT = 1000
+BASE64_HASH = "^[A-Za-z0-9+/]{43}=$"  # 32 bytes
+TREE_SIZE_MAX = 2**62
 AT_INVALID = "Instant ISO 8601 avec décalage attendu."
 
 
@@ -23,6 +25,12 @@ class AuditEventSchema(BaseSchema):
     occurred_at = fields.String(required=True)
     actor = fields.String(allow_none=True)
     data = fields.Dict(required=True)
+    hash = fields.String(required=True, metadata={
+        "pattern": BASE64_HASH,
+        "description": "L'empreinte SHA-256 de l'événement tel qu'il est enregistré, en "
+        "base64 : celle que le chaînage garde, dont l'arbre de Merkle fait sa feuille "
+        "(SHA-256(0x00 ‖ empreinte)). Ce n'est pas un secret.",
+    })
 
 
 class HistorySchema(BaseSchema):
@@ -102,3 +110,69 @@ class StateAtSchema(BaseSchema):
         metadata=described("Version du compte à cet instant : son dernier événement d'alors."),
     )
     state = fields.Nested(AccountStateSchema, required=True)
+
+
+# --- The Merkle tree (RFC 9162): checkpoints and proofs (audit_proofs.py).
+
+
+def tree_size(required: str, **kwargs: object) -> fields.Integer:
+    return fields.Integer(
+        required=True, validate=validate.Range(1, TREE_SIZE_MAX, error=required),
+        error_messages={"required": "Champ obligatoire.", "null": "Champ obligatoire.",
+                        "invalid": "Nombre entier attendu."},
+        **kwargs,
+    )
+
+
+def hash_list(text: str) -> fields.List:
+    return fields.List(
+        fields.String(metadata={"pattern": BASE64_HASH}), required=True, metadata=described(text)
+    )
+
+
+class CheckpointSchema(BaseSchema):
+    size = fields.Integer(required=True, metadata=described("Nombre de feuilles de l'arbre."))
+    root_hash = fields.String(required=True, metadata={
+        "pattern": BASE64_HASH, "description": "La racine de l'arbre (RFC 9162), en base64.",
+    })
+    checkpoint = fields.String(required=True, metadata=described(
+        "Le point de contrôle signé, au format C2SP tlog-checkpoint : origine, taille, racine "
+        "en base64, une ligne vide, puis la signature Ed25519 `— <nom> <base64(empreinte de la "
+        "clé sur 4 octets ‖ signature)>`."
+    ))
+
+
+class PublicKeySchema(BaseSchema):
+    origin = fields.String(required=True, metadata=described(
+        "L'origine du journal : la première ligne de chaque point de contrôle, et le nom de "
+        "la clé dans sa signature."
+    ))
+    public_key = fields.String(required=True, metadata=described(
+        "La clé publique Ed25519 brute (32 octets), en base64."
+    ))
+
+
+class InclusionQuerySchema(BaseSchema):
+    size = tree_size("Entier de 1 au moins attendu.")
+
+
+class InclusionSchema(BaseSchema):
+    position = fields.Integer(required=True, metadata=described("La position de l'événement."))
+    leaf_index = fields.Integer(required=True, metadata=described(
+        "Son rang parmi les feuilles, à partir de 0 : le nombre d'événements avant lui."
+    ))
+    size = fields.Integer(required=True, metadata=described("La taille de l'arbre prouvé."))
+    hashes = hash_list("La preuve d'inclusion PATH(m, D[n]) de la RFC 9162, de la feuille vers "
+                       "la racine, en base64.")
+
+
+class ConsistencyQuerySchema(BaseSchema):
+    first = tree_size("Entier de 1 au moins attendu.", data_key="from")
+    second = tree_size("Entier de 1 au moins attendu.", data_key="to")
+
+
+class ConsistencySchema(BaseSchema):
+    first = fields.Integer(required=True, data_key="from")
+    second = fields.Integer(required=True, data_key="to")
+    hashes = hash_list("La preuve de cohérence PROOF(m, D[n]) de la RFC 9162, en base64 ; "
+                       "vide quand les deux tailles sont égales.")

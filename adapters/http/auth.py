@@ -10,7 +10,8 @@ from flask import g, request
 
 from adapters.http.errors import ApiError
 from adapters.http.services import services
-from adapters.sessions import MemberSession, Staff
+from adapters.sessions import MemberSession
+from adapters.staff_tokens import Staff
 
 # For the OpenAPI document: operations that need a bearer token say so.
 BEARER = {"security": [{"bearer": []}]}

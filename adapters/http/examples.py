@@ -105,21 +105,26 @@ ACCOUNT_SUMMARY = {
 }
 
 
-def _event(position: int, version: int, kind: str, at: str, actor: str, **data: Any) -> Any:
+def _event(
+    position: int, version: int, kind: str, at: str, actor: str, digest: str, **data: Any
+) -> Any:
     return {
         "position": position, "stream": f"Account:{ACCOUNT_ID}", "version": version,
         "type": kind, "occurred_at": at, "actor": actor, "data": {**data, "actor": actor},
+        "hash": digest,
     }
 
 
 EVENTS = [
     _event(
-        5, 1, "AccountOpened", CREATED_AT, "system:registration", identifier=IDENTIFIER,
+        5, 1, "AccountOpened", CREATED_AT, "system:registration",
+        "LSRdR3uXPAiVr8CYtGdiln9yjlrshVXYHOrxmW1MM+A=", identifier=IDENTIFIER,
         member_number="M1000001", email=EMAIL, sections=["health", "points_statement"],
         registration_id=REGISTRATION_ID, secret_question=None, secret_answer_hash=None,
     ),
     _event(
         11, 6, "PasswordChanged", "2026-11-26T10:12:00+00:00", f"member:{IDENTIFIER}",
+        "HsR079HhpSoy2zrvxDQfggalDMCEMrwlDwNJgAhbVBc=",
         password_hash="[masqué]",  # noqa: S106  (the audit API's mask)
     ),
 ]
@@ -134,6 +139,35 @@ STATE = {
     },
 }
 
+
+# --- The audit tree (issue 19): a log of 12 events, its checkpoint signed with a key made for
+# this example, and proofs that verify against it (position 5 is leaf 4).
+CHECKPOINT = {
+    "size": 12,
+    "root_hash": "nemhAufp6XMrRBfHGlERiqxePDXxkCoT+9tF43Mb0SM=",
+    "checkpoint": "localhost:5000/audit\n12\nnemhAufp6XMrRBfHGlERiqxePDXxkCoT+9tF43Mb0SM=\n\n"
+    "— localhost:5000/audit yl95nyv/C0X/23RmHQ+C5zEGi1nPFTZypQ0ZVG8vvVAw5dDWHHjoywSxFYqg223Fa+60"
+    "UW8PW9MYHNjpgiJCJbOL+Ac=\n",
+}
+PUBLIC_KEY = {
+    "origin": "localhost:5000/audit",
+    "public_key": "crHW41YATl+xMsXtcd76YdL5BeZ0bCdUzwUJx2srv2g=",
+}
+INCLUSION = {
+    "position": 5, "leaf_index": 4, "size": 12,
+    "hashes": ["8KlYLzj/9YcpLzhQzlv7FF7wx6P/HP2SiqfmcbIpJlc=",
+               "Gnh1VczgxM8TCJScQ3WZRWIdAIAp3H4f9m5Iuxkb0kA=",
+               "eUSD1YfdIRLM8V4OFZiGKcGoiU63xR7uhwD0wGkDcIM=",
+               "A8HylhUIuunZmHJZbRGkJSQsODujfjxmCy9pf8i8fZc="],
+}
+CONSISTENCY = {
+    "from": 7, "to": 12,
+    "hashes": ["KMDOIpn3jT7CAaPb4uLK0qH95Cw/OWnIyTGR2dNetYk=",
+               "AbF9nu8LCHosEo/OUiEIXdC1bbRia50/OyYfe2LSF5A=",
+               "1aLMbNq4bUVyxo9F55v2blD1tWMkbzfNpfBZasSP1h8=",
+               "eUSD1YfdIRLM8V4OFZiGKcGoiU63xR7uhwD0wGkDcIM=",
+               "A8HylhUIuunZmHJZbRGkJSQsODujfjxmCy9pf8i8fZc="],
+}
 
 # --- Audit (issue 18): the account's state at an instant, as CONTRACT.md "Audit" lists it.
 # It replaces STATE above, which nothing uses any more.

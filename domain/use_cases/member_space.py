@@ -22,12 +22,14 @@ class MemberSpace:
         from the directory (names, sections), for the pages that do not show them: a query
         less each."""
         account = self.store.account_to_show(account_id)
-        entry = self.directory.find(account.member_number) if directory else None
-        # Only a health contract's principal member has beneficiaries: no query for the others.
-        covered = (
-            self.directory.beneficiaries(account.member_number)
-            if beneficiaries and entry is not None and entry.is_health_principal else []
-        )
+        entry, covered = None, []
+        if directory and beneficiaries:
+            entry, covered = self.directory.find_with_beneficiaries(account.member_number)
+        elif directory:
+            entry = self.directory.find(account.member_number)
+        # Only a health contract's principal member has beneficiaries.
+        if entry is None or not entry.is_health_principal:
+            covered = []
         return MemberView(
             identifier=account.identifier,
             member_number=account.member_number,

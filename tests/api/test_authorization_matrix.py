@@ -154,6 +154,7 @@ FAKE = {  # plausible identifiers of nothing
     "item_id": str(uuid.UUID(int=2)),
     "request_id": str(uuid.UUID(int=3)),
     "identifier": "00000000",
+    "position": "999999",
     "filename": "rien-ici.css",
     "session_id": "aucune-session",
     "passkey_id": "aucune-cle",
@@ -272,6 +273,14 @@ RULES: dict[tuple[str, str], Rule] = {
         ROLE[AUDITOR], ok(200), query=lambda w: {"at": w.at}
     ),
     ("GET", "/api/v1/audit/events"): Rule(ROLE[AUDITOR], ok(200), query={"after": "0"}),
+    ("GET", "/api/v1/audit/checkpoint"): Rule(ROLE[AUDITOR], ok(200)),
+    ("GET", "/api/v1/audit/public-key"): Rule(ROLE[AUDITOR], ok(200)),
+    ("GET", "/api/v1/audit/events/<position>/inclusion"): Rule(
+        ROLE[AUDITOR], ok(200), query={"size": "2"}
+    ),
+    ("GET", "/api/v1/audit/consistency"): Rule(
+        ROLE[AUDITOR], ok(200), query={"from": "1", "to": "2"}
+    ),
     # Operations, OpenAPI and its docs page (its assets served locally).
     ("GET", "/healthz"): Rule(PUBLIC, ok(200)),
     ("GET", "/readyz"): Rule(PUBLIC, ok(200)),
@@ -491,6 +500,7 @@ def world(request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[World]:
                 "portal_css": "portal.css",
                 "session_id": "aucune-session",
                 "passkey_id": "aucune-cle",
+                "position": "1",  # the log's first event: a leaf of every tree
             },
         )
         clock.advance(seconds=1)

@@ -130,13 +130,13 @@ def test_console_pages_are_not_stored_and_allow_only_the_apps_own_stylesheet(sig
     assert "<style" not in page and " style=" not in page and "<script" not in page
 
 
-def test_the_console_stylesheet_is_served_by_the_app(signed_in):
+def test_the_console_stylesheets_are_served_by_the_app(signed_in):
     page = text(signed_in.get("/support/queue"))
-    href = re.search(r'<link rel="stylesheet" href="([^"]+)"', page).group(1)
-    assert href == "/assets/console.css"
-    sheet = signed_in.get(href)
-    assert sheet.status_code == 200 and sheet.mimetype == "text/css"
-    assert ":focus-visible" in sheet.get_data(as_text=True)
+    hrefs = re.findall(r'<link rel="stylesheet" href="([^"]+)"', page)
+    assert hrefs == ["/assets/common.css", "/assets/console.css"]  # shared rules, then its own
+    sheets = [signed_in.get(href) for href in hrefs]
+    assert all(s.status_code == 200 and s.mimetype == "text/css" for s in sheets)
+    assert ":focus-visible" in sheets[0].get_data(as_text=True)
 
 
 def test_every_console_page_has_a_skip_link_one_h1_and_french_language(signed_in, review):

@@ -46,6 +46,7 @@ PATTERN_SAMPLES = {
     "^[0-9]{8}$": "48213067",
     "^[A-Za-z0-9._:-]{1,64}$": "R-2026-000123",
     "^[\\x21-\\x7e]{1,255}$": "activation-3f9c2b7e-0d41",
+    "^[A-Za-z0-9+/]{43}=$": "crHW41YATl+xMsXtcd76YdL5BeZ0bCdUzwUJx2srv2g=",  # a SHA-256, base64
 }
 # Python-only regex syntax, or anchors other engines read otherwise.
 NOT_ECMA = re.compile(r"\\[AZzG]|\(\?P|\(\?#|\(\?[aiLmsux-]+[):]|\*\+|\+\+|\?\+")

@@ -251,6 +251,39 @@ def test_a_passkey_confirms_the_identity_too(signed_in, clock, authenticator):
     assert replayed.status_code == 422 and NOT_RECOGNISED in text(replayed)
 
 
+def test_a_recovery_code_confirms_the_identity_once(signed_in, clock, authenticator,
+                                                    services):
+    codes = CODES.findall(text(add_passkey(signed_in, authenticator)))
+    clock.advance(minutes=6)
+    page = text(signed_in.get(SECURITY))
+    assert '<label for="confirmation-recovery_code">Code de secours</label>' in page
+    assert ">Confirmer avec un code de secours</button>" in page
+    inbox(services)
+    before = event_types(services)
+
+    wrong = posted(signed_in, CONFIRM, page, recovery_code="ZZ7Q-4KXW-9RTM-HV3P")
+    assert wrong.status_code == 422
+    refusal = text(wrong)
+    assert re.search(r'<a href="#confirmation-recovery_code">Code de secours\s: '
+                     r'Code de secours incorrect ou déjà utilisé.</a>', refusal)
+    assert 'aria-invalid="true"' in refusal and "ZZ7Q-4KXW-9RTM-HV3P" not in refusal
+    # Counted toward the lockout; no code spent, no confirmation: the page still asks.
+    assert event_types(services) == [*before, "SignInFailed"]
+    assert ">Confirmer avec un code de secours</button>" in text(signed_in.get(SECURITY))
+
+    went_to(posted(signed_in, CONFIRM, page, recovery_code=codes[0].lower()), SECURITY)
+    page = text(signed_in.get(SECURITY))
+    assert "Votre identité est confirmée" in page
+    assert "Il vous reste 9 codes de secours sur 10." in page
+
+    clock.advance(minutes=6)
+    page = text(signed_in.get(SECURITY))
+    spent = posted(signed_in, CONFIRM, page, recovery_code=codes[0])
+    assert spent.status_code == 422 and "Code de secours incorrect ou déjà utilisé." in text(spent)
+    nothing = posted(signed_in, CONFIRM, page, recovery_code="")
+    assert nothing.status_code == 422 and "Champ obligatoire." in text(nothing)
+
+
 def test_the_forms_without_their_csrf_token_record_nothing(app, signed_in, member,
                                                           authenticator, services):
     add_passkey(signed_in, authenticator)

@@ -8,6 +8,7 @@ import json
 
 import pytest
 
+from domain.use_cases.passkeys import WRONG_CODE as WRONG_CODE_MESSAGE
 from tests.helpers import (
     IDENTITY,
     OWN_PASSWORD,
@@ -23,6 +24,7 @@ from tests.helpers import (
 from tests.soft_authenticator import SoftAuthenticator
 
 ORIGIN, RP_ID = "http://localhost:5000", "localhost"
+WRONG_CODE = "ZZ7Q-4KXW-9RTM-HV3P"  # well formed, and none of hers
 
 
 @pytest.fixture
@@ -45,6 +47,10 @@ def add_passkey(client, member, authenticator, name="Mon téléphone"):
     created = authenticator.create(options(client, "/api/v1/me/passkeys/options", member.headers))
     return client.post("/api/v1/me/passkeys", json={"name": name, "credential": created},
                        headers=member.headers)
+
+
+def codes_left(client, member) -> int:
+    return client.get("/api/v1/me/passkeys", headers=member.headers).json["recovery_codes_left"]
 
 
 def passkey_sign_in(client, authenticator, **forge):
@@ -122,6 +128,36 @@ def test_a_passkey_proves_identity_too(client, clock, member, authenticator):
                         headers=member.headers)
     assert proof.status_code == 204
     assert client.post("/api/v1/me/recovery-codes", headers=member.headers).status_code == 201
+
+
+def test_a_recovery_code_proves_identity_once_and_a_wrong_one_changes_nothing_else(
+    client, clock, services, member, authenticator
+):
+    codes = add_passkey(client, member, authenticator).json["recovery_codes"]
+    clock.advance(minutes=6)
+    renew = "/api/v1/me/recovery-codes"
+    assert_error(client.post(renew, headers=member.headers), 403, "reauthentication_required")
+    inbox(services)
+    before = event_types(services)
+
+    wrong = client.post("/api/v1/me/reauthentication", json={"recovery_code": WRONG_CODE},
+                        headers=member.headers)
+    assert_error(wrong, 422, "validation_error")
+    assert wrong.json["errors"] == {"recovery_code": [WRONG_CODE_MESSAGE]}
+    assert event_types(services) == [*before, "SignInFailed"]  # toward the lockout, no more
+    assert codes_left(client, member) == 10
+    assert_error(client.post(renew, headers=member.headers), 403, "reauthentication_required")
+
+    proof = client.post("/api/v1/me/reauthentication", json={"recovery_code": codes[0]},
+                        headers=member.headers)
+    assert proof.status_code == 204
+    assert codes_left(client, member) == 9
+    assert client.post(renew, headers=member.headers).status_code == 201
+
+    clock.advance(minutes=6)
+    spent = client.post("/api/v1/me/reauthentication", json={"recovery_code": codes[0]},
+                        headers=member.headers)
+    assert_error(spent, 422, "validation_error")
 
 
 def test_a_wrong_proof_is_a_field_error_and_one_proof_only_is_taken(client, member):

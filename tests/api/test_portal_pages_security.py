@@ -153,10 +153,13 @@ def test_every_page_and_the_html_404_carry_the_pages_headers(app, client, signed
         response = client.get(path, headers={"Accept": accept})  # API clients get the JSON
         assert response.status_code == 404 and response.json["code"] == "not_found", path
     assert_page_headers(anonymous.client.get("/deconnexion", headers={"Accept": HTML}), "405")
-    sheet = anonymous.get("/assets/portal.css")
-    assert sheet.status_code == 200 and sheet.mimetype == "text/css" and sheet.data
-    assert sheet.headers["X-Content-Type-Options"] == "nosniff"
-    assert 'href="/assets/portal.css"' in anonymous.get("/").get_data(as_text=True)
+    home = anonymous.get("/").get_data(as_text=True)
+    for name in ("common.css", "portal.css"):  # the rules it shares with the console, its own
+        sheet = anonymous.get(f"/assets/{name}")
+        assert sheet.status_code == 200 and sheet.mimetype == "text/css" and sheet.data
+        assert sheet.headers["X-Content-Type-Options"] == "nosniff"
+        assert f'href="/assets/{name}"' in home
+    assert home.index("common.css") < home.index("portal.css")
 
 
 @pytest.mark.parametrize(("settings", "secure"), [

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from email.message import EmailMessage
@@ -28,7 +26,6 @@ from playwright.sync_api import (
     expect,
     sync_playwright,
 )
-from werkzeug.serving import make_server
 
 from tests.helpers import (
     FEED,
@@ -43,6 +40,7 @@ from tests.helpers import (
     settle,
     text_of,
 )
+from tests.served import served
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -66,19 +64,6 @@ FIELDS = {"member_number": "Numéro d'adhérent", "last_name": "Nom", "first_nam
 def database_url(tmp_path: Path) -> str:
     """SQLite only: the browser adds nothing a second store would test."""
     return f"sqlite:///{tmp_path / 'accounts.sqlite3'}"
-
-
-@contextmanager
-def served(app: Any) -> Iterator[str]:
-    """`app` served over HTTP on a free port of the loopback, for as long as the block runs."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
 
 
 @pytest.fixture

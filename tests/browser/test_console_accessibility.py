@@ -12,21 +12,16 @@ so that one run names them all.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from email.message import EmailMessage
 from urllib.parse import urlsplit
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Response
-from werkzeug.exceptions import HTTPException
 
+from tests.browser.axe_walk import Audit, console_audit
 from tests.browser.conftest import Portal
 from tests.helpers import HELENE, OWN_PASSWORD, bearer, lock, open_account, recorded, settle
 
-AXE = Axe()
-WCAG_21_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
-              "resultTypes": ["violations"]}
 AGENT = "Camille Martin"
 MARC = {"member_number": "M1000010", "last_name": "Saint-Exupéry", "first_name": "Marc-Antoine",
         "birth_date": "1948-07-04", "email": "marc@example.org"}
@@ -36,99 +31,6 @@ MAEL = {"member_number": "M1000024", "last_name": "Petit-Jean", "first_name": "M
         "birth_date": "1999-12-12", "email": "mael@example.org"}  # Maël: a review
 LOUISE = {"kind": "other", "last_name": "Martin", "first_name": "Louise",
           "email": "louise@example.org", "message": "Je ne reçois pas mes codes d'accès."}
-# What every page must have, and a refused form's alert, summary and field messages (kind:
-# "page", "alert" for a role="alert" message, "fields" for errors tied to fields).
-STRUCTURE = """(kind) => {
-  const problems = [];
-  const byId = (id) => document.getElementById(id);
-  const h1 = document.querySelectorAll('h1').length;
-  if (h1 !== 1) problems.push(`${h1} <h1> instead of one`);
-  const lang = document.documentElement.getAttribute('lang');
-  if (lang !== 'fr') problems.push(`<html lang="${lang}">, not "fr"`);
-  if (!document.title.trim()) problems.push('empty <title>');
-  const skip = document.querySelector('a[href^="#"]');
-  const main = document.querySelector('main');
-  if (!skip || !main || skip.getAttribute('href') !== `#${main.id}`)
-    problems.push('the first in-page link is not a skip link to <main>');
-  for (const styled of document.querySelectorAll('[style], style, script'))
-    problems.push(`inline style or script: <${styled.tagName.toLowerCase()}>`);
-  for (const input of document.querySelectorAll('input:not([type="hidden"]), textarea, select'))
-    if (!input.id || !document.querySelector(`label[for="${input.id}"]`))
-      problems.push(`a field without its <label>: ${input.name}`);
-  if (kind !== 'page' && !document.querySelector('[role="alert"]'))
-    problems.push('no role="alert"');
-  if (kind === 'fields' && !document.querySelector('.error-summary[role="alert"]'))
-    problems.push('no error summary');
-  if (kind === 'fields' && !/^Erreur\\s*:/.test(document.title))
-    problems.push(`a refused form's <title> does not start with "Erreur :": ${document.title}`);
-  for (const link of document.querySelectorAll('[role="alert"] a[href^="#"]')) {
-    const target = byId(link.getAttribute('href').slice(1));
-    if (!target || !target.matches('input, select, textarea'))
-      problems.push(`the summary links to ${link.getAttribute('href')}: no such field`);
-  }
-  for (const box of document.querySelectorAll('.field-error')) {
-    const tied = [...document.querySelectorAll('[aria-describedby]')].filter(
-      (e) => e.getAttribute('aria-describedby').split(/\\s+/).includes(box.id));
-    if (!box.id || !tied.length) problems.push(`a field message tied to no field: ${box.id}`);
-    for (const e of tied.filter((e) => e.matches('input, select, textarea')))
-      if (e.getAttribute('aria-invalid') !== 'true')
-        problems.push(`#${e.id} has a message (#${box.id}) but no aria-invalid="true"`);
-  }
-  const invalid = [...document.querySelectorAll('[aria-invalid="true"]')];
-  if (kind === 'fields' && !invalid.length) problems.push('no field has aria-invalid="true"');
-  for (const input of invalid) {
-    const ids = (input.getAttribute('aria-describedby') || '').split(/\\s+/).filter(Boolean);
-    for (const id of ids.filter((id) => !byId(id)))
-      problems.push(`#${input.id}: aria-describedby names #${id}, which does not exist`);
-    const box = ids.map(byId).find((e) => e && e.classList.contains('field-error'));
-    if (!box || !/^\\s*Erreur\\s*:/.test(box.textContent))
-      problems.push(`#${input.id}: no message starting with "Erreur :" in its description`);
-    if (!document.querySelector(`.error-summary a[href="#${input.id}"]`))
-      problems.push(`#${input.id}: the error summary does not link to it`);
-  }
-  return problems;
-}"""
-
-
-@dataclass
-class Audit:
-    """Checks the page the browser shows, and keeps what it checked and found."""
-
-    portal: Portal
-    app: object
-    checked: list[tuple[str, str, int]] = field(default_factory=list)  # (page, state, status)
-    endpoints: set[str] = field(default_factory=set)
-    problems: list[str] = field(default_factory=list)
-
-    def __call__(self, response: Response, state: str, kind: str = "page") -> None:
-        page = self.portal.page
-        name = self.served_by(response) or urlsplit(page.url).path
-        for violation in AXE.run(page, options=WCAG_21_AA).response["violations"]:
-            targets = [" ".join(map(str, node["target"])) for node in violation["nodes"]]
-            self.problems.append(f"{name} [{state}]: axe {violation['id']} "
-                                 f"({violation['impact']}): {violation['help']} — {targets}")
-        problems = page.evaluate(STRUCTURE, kind)
-        status = response.status
-        if (kind == "page" and status != 200) or (kind != "page" and status < 400):
-            problems.append(f"answered {status}: not the state the walk names")
-        self.problems.extend(f"{name} [{state}]: {problem}" for problem in problems)
-        self.checked.append((name, state, status))
-
-    def served_by(self, response: Response) -> str | None:
-        """The rule of the page shown; every endpoint on its way (redirects) counts as seen."""
-        adapter = self.app.url_map.bind("localhost")
-        request, shown = response.request, None
-        while request is not None:
-            try:
-                rule, _ = adapter.match(urlsplit(request.url).path, method=request.method,
-                                        return_rule=True)
-            except HTTPException:
-                rule = None
-            if rule is not None:
-                self.endpoints.add(rule.endpoint)
-                shown = shown or f"{request.method} {rule.rule}"
-            request = request.redirected_from
-        return shown
 
 
 def sign_in(audit: Audit) -> None:
@@ -319,15 +221,10 @@ def test_every_console_page_in_every_state_passes_axe_and_the_structure_checks(
     portal: Portal, app, monkeypatch: pytest.MonkeyPatch, group: str
 ):
     walk, pages, statuses = GROUPS[group]
-    audit = Audit(portal, app)
-    try:
+    with console_audit(portal, app).listing(group) as audit:
         walk(audit, monkeypatch)
-    finally:
-        print(f"\n{len(audit.checked)} (page, state) checked by axe ({group}):")
-        for name, state, status in audit.checked:
-            print(f"  {status} {name} [{state}]")
     assert pages - audit.endpoints == set(), "pages this walk did not audit"
-    assert statuses - {status for _, _, status in audit.checked} == set()
+    assert statuses - audit.statuses == set()
     assert audit.problems == [], "\n".join(audit.problems)
 
 
@@ -340,7 +237,7 @@ def test_the_walks_cover_every_page_of_the_console(app):
 
 def test_the_audit_sees_what_is_wrong(portal: Portal, app):
     """A control: the same checks on a page spoilt on purpose report each problem."""
-    audit = Audit(portal, app)
+    audit = console_audit(portal, app)
     response = portal.goto("/support/")
     portal.page.evaluate("""() => {
         document.documentElement.lang = 'en';

@@ -1,6 +1,6 @@
 """Every auditor page of the console in every state passes axe-core's WCAG 2.1 A and AA rules in
-Chromium, with the structure checks of the support pages (test_console_accessibility.py's
-`Audit`): empty, refused (error shown), results, and the refusals of the other role's pages.
+Chromium, with the structure checks of the support pages (axe_walk.py's `console_audit`):
+empty, refused (error shown), results, and the refusals of the other role's pages.
 
 The walk names the pages it must reach (AUDIT_PAGES); test_console_accessibility.py counts
 them as audited elsewhere, so that its check that every console page is audited holds.
@@ -15,8 +15,8 @@ import pytest
 from playwright.sync_api import Response
 
 from adapters.mail_french import PARIS
+from tests.browser.axe_walk import Audit, console_audit
 from tests.browser.conftest import Portal
-from tests.browser.test_console_accessibility import Audit
 from tests.helpers import FEED, OWN_PASSWORD, bearer, drain, feed_item, open_account, settle
 
 AUDITOR = "Dominique Leroy"
@@ -113,20 +113,15 @@ def test_every_audit_page_in_every_state_passes_axe_and_the_structure_checks(
     portal: Portal, app, clock, monkeypatch: pytest.MonkeyPatch
 ):
     portal.app = app  # the walk runs `audit verify` as an operator would
-    audit = Audit(portal, app)
-    try:
+    with console_audit(portal, app).listing("audit") as audit:
         walk(audit, clock, monkeypatch)
-    finally:
-        print(f"\n{len(audit.checked)} (page, state) checked by axe (audit):")
-        for name, state, status in audit.checked:
-            print(f"  {status} {name} [{state}]")
     assert AUDIT_PAGES - audit.endpoints == set(), "audit pages this walk did not audit"
-    assert STATUSES - {status for _, _, status in audit.checked} == set()
+    assert STATUSES - audit.statuses == set()
     assert audit.problems == [], "\n".join(audit.problems)
 
 
 def test_an_agent_refused_an_audit_page_sees_an_accessible_page(portal: Portal, app):
-    audit = Audit(portal, app)
+    audit = console_audit(portal, app)
     portal.goto("/support/")
     portal.fill({"Jeton d'accès": portal.services.staff_tokens.create("Camille", "support")})
     portal.submit("Se connecter")

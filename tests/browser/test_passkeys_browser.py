@@ -10,17 +10,17 @@ for Chromium, like https).
 
 from __future__ import annotations
 
-import threading
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
-from werkzeug.serving import make_server
 
 from tests.browser.conftest import Portal
 from tests.helpers import OWN_PASSWORD, free_port, make_settings
+from tests.served import served
 
 SECURITY = "/mon-espace/securite"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "portal"
@@ -52,14 +52,8 @@ def settings(tmp_path: Path, database_url: str, portal_port: int):
 @pytest.fixture
 def base_url(app, portal_port: int) -> Iterator[str]:
     """The app on the loopback at the port its settings name, reached as localhost."""
-    server = make_server("127.0.0.1", portal_port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://localhost:{portal_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
+    with served(app, portal_port, host="localhost") as url:
+        yield url
 
 
 def virtual_authenticator(page: Page) -> tuple[Any, str]:
@@ -86,7 +80,8 @@ def sign_out(p: Portal) -> None:
 
 
 def screenshot(p: Portal, name: str, database_url: str) -> None:
-    if database_url.startswith("sqlite"):  # one set of pictures is enough
+    # Only when asked (DOCS_SCREENSHOTS=1): a test run must not rewrite the documentation.
+    if os.environ.get("DOCS_SCREENSHOTS") and database_url.startswith("sqlite"):
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         p.page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
 

@@ -17,7 +17,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from app import create_app
-from tests.browser.conftest import Portal, credentials_in, served
+from tests.browser.conftest import Portal, credentials_in
 from tests.helpers import (
     DEMO_CSV,
     HELENE,
@@ -30,6 +30,7 @@ from tests.helpers import (
 )
 from tests.integration.conftest import smtp_server  # noqa: F401  (the fixture, reused)
 from tests.processes import Child, service_env, start, stop
+from tests.served import served
 
 DEADLINE = 30.0  # seconds: a worker's start-up and one delivery, with a wide margin
 

@@ -1,6 +1,6 @@
 """The page « Sécurité » in each of its states passes axe-core's WCAG 2.1 A and AA rules in
-Chromium, with the structure checks of the portal's other pages (test_portal_accessibility.py,
-whose Audit this walk uses); its buttons have the contract's names exactly, each one's device
+Chromium, with the structure checks of the portal's other pages (axe_walk.py's
+`portal_audit`); its buttons have the contract's names exactly, each one's device
 as its description; and the download is a file named after the identifier. A second walk does
 the same for the passkey pages (the Sécurité page's « Clés d'accès », the recovery codes, the
 confirmation of identity, and the ways in without a password from /connexion), with a CDP
@@ -11,6 +11,7 @@ from __future__ import annotations
 from playwright.sync_api import expect
 
 from tests.api.test_member_sessions import IPHONE, WINDOWS
+from tests.browser.axe_walk import Audit, portal_audit
 from tests.browser.conftest import Portal
 from tests.browser.test_passkeys_browser import (  # noqa: F401  (the localhost server)
     base_url,
@@ -43,7 +44,7 @@ def another_device(portal: Portal, identifier: str, user_agent: str) -> None:
     assert response.status_code == 201
 
 
-def security_states(audit) -> None:
+def security_states(audit: Audit) -> None:
     p = audit.portal
     member = p.signed_in()
     another_device(p, member.identifier, IPHONE)
@@ -74,21 +75,13 @@ def security_states(audit) -> None:
 def test_the_security_page_in_every_state_passes_axe_and_the_structure_checks(
     portal: Portal, app
 ):
-    # Imported here: that module may import this one, for its coverage test.
-    from tests.browser.test_portal_accessibility import Audit
-
-    audit = Audit(portal, app)
-    try:
+    with portal_audit(portal, app).listing() as audit:
         security_states(audit)
-    finally:
-        print(f"\n{len(audit.checked)} (page, state) checked by axe:")
-        for name, state, status in audit.checked:
-            print(f"  {status} {name} [{state}]")
     assert SECURITY_PAGES - audit.endpoints == set(), "pages this walk did not audit"
     assert audit.problems == [], "\n".join(audit.problems)
 
 
-def passkey_states(audit, clock) -> None:
+def passkey_states(audit: Audit, clock) -> None:
     p = audit.portal
     cdp, authenticator = virtual_authenticator(p.page)
     member = p.signed_in()
@@ -139,14 +132,7 @@ def passkey_states(audit, clock) -> None:
 def test_the_passkey_pages_in_every_state_pass_axe_and_the_structure_checks(
     portal: Portal, app, clock
 ):
-    from tests.browser.test_portal_accessibility import Audit
-
-    audit = Audit(portal, app)
-    try:
+    with portal_audit(portal, app).listing() as audit:
         passkey_states(audit, clock)
-    finally:
-        print(f"\n{len(audit.checked)} (page, state) checked by axe:")
-        for name, state, status in audit.checked:
-            print(f"  {status} {name} [{state}]")
     assert PASSKEY_PAGES - audit.endpoints == set(), "pages this walk did not audit"
     assert audit.problems == [], "\n".join(audit.problems)

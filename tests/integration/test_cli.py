@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from adapters.directory import COLUMNS
-from adapters.sessions import Staff
+from adapters.staff_tokens import Staff
 from domain.credentials import token_digest
 from tests.helpers import DEMO_CSV, make_settings
 

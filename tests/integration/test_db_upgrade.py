@@ -75,6 +75,7 @@ def test_db_upgrade_rebuilds_the_audit_index_and_says_so(client, services, clock
         f"support_queue: version 2 switched in at position {head}",
         f"audit: version 2 switched in at position {head}",
         "read model audit: version 2",
+        "read model audit_tree: version 1",
         "read model portal: version 1",
         "read model support_queue: version 2",
     ]

@@ -48,6 +48,7 @@ def test_a_new_database_is_at_the_newest_schema_with_each_read_model_at_its_vers
     assert schema.current(services.database) == schema.head()
     assert services.read_models.versions() == {
         "support_queue": (LIVE, None), "portal": (1, None), "audit": (2, None),
+        "audit_tree": (1, None),
     }
     assert services.read_models.rebuilds == []
     assert not any(re.search(r"_v\d+$", name) for name in table_names(services))
@@ -157,6 +158,7 @@ def test_a_database_from_before_versions_rebuilds_the_audit_index_with_reimburse
         # Without versions, every read model is at its version 1: those that moved on rebuild.
         assert upgraded.read_models.versions() == {
             "support_queue": (1, LIVE), "portal": (1, None), "audit": (1, 2),
+            "audit_tree": (1, None),
         }
         assert sorted(r.name for r in upgraded.read_models.rebuilds) == ["audit", QUEUE]
         upgraded.projections.run_until_idle()

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from adapters.sessions import CONSOLE_LIFETIME, Staff
+from adapters.staff_tokens import CONSOLE_LIFETIME, Staff
 from domain.credentials import token_digest
 from tests.helpers import DEMO_CSV, bearer, database_text
 from tests.processes import service_env

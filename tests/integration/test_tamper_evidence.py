@@ -13,6 +13,7 @@ the auditors' API.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from dataclasses import dataclass
@@ -512,8 +513,14 @@ def test_first_events_carry_no_chain_link_and_the_audit_api_shows_no_bookkeeping
     assert len(outputs["feed"]["events"]) == len(rows)
     assert len(outputs["history"]["events"]) >= 9
     assert store_keys_in(outputs) == []
+    # Each event's own hash is shown once, as the contract's `hash` (base64: the audit tree's
+    # leaf); the predecessor's link, in hex, nowhere, not even under another name.
+    by_position = {row.position: row for row in rows}
+    for event in outputs["feed"]["events"]:
+        row = by_position[event["position"]]
+        assert base64.b64decode(event["hash"]).hex() == event_hash(row.stored), row.named()
     text = json.dumps(outputs, ensure_ascii=False)
-    for row in rows:  # not even the hashes' values, under another name
+    for row in rows:
         assert event_hash(row.stored) not in text, row.named()
 
 

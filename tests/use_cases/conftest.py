@@ -58,6 +58,9 @@ class DemoDirectory:
             if any(c.principal_member_number == principal_member_number for c in e.coverages)
         ]
 
+    def find_with_beneficiaries(self, member_number: str):
+        return self.find(member_number), self.beneficiaries(member_number)
+
 
 @dataclass
 class Session:

@@ -25,7 +25,7 @@ from adapters.http.console.blueprint import error_page
 from adapters.http.console.labels import HOMES
 from adapters.http.sealed_cookie import seal, unsealed
 from adapters.http.services import services
-from adapters.sessions import CONSOLE_LIFETIME
+from adapters.staff_tokens import CONSOLE_LIFETIME
 
 TOKEN_MAX = 200
 SESSION_KEY = "console_session"

@@ -1,5 +1,6 @@
 """« Clés d'accès » on the Sécurité page: add, remove or require a passkey, new recovery codes,
-and the confirmation of identity these ask for once the last proof is more than 5 minutes old.
+and the confirmation of identity these ask for once the last proof is more than 5 minutes old
+(the password, a passkey or a recovery code, which is then spent).
 The same use cases as adapters/http/passkeys.py; the browser's part is static/passkeys.js.
 
 Recovery codes are shown in the answer to the POST that made them, never in a URL, a flash
@@ -20,7 +21,7 @@ from adapters.http.pages.blueprint import bp
 from adapters.http.pages.forms import Form
 from adapters.http.pages.member_cookie import member_page
 from adapters.http.pages.security import security_page
-from adapters.http.passkey_schemas import NewPasskeySchema
+from adapters.http.passkey_schemas import NewPasskeySchema, RecoveryCodeSignInSchema
 from adapters.http.services import services
 from domain import errors as domain
 
@@ -34,7 +35,7 @@ REQUIRED = ("Une clé d'accès est désormais exigée pour vous connecter : le m
 NOT_REQUIRED = "Votre mot de passe suffit de nouveau pour vous connecter."
 CONFIRMED = "Votre identité est confirmée : vous pouvez modifier vos clés d'accès."
 CONFIRM_FIRST = ("Pour modifier vos clés d'accès, confirmez d'abord votre identité avec votre "
-                 "mot de passe ou une clé d'accès.")
+                 "mot de passe, une clé d'accès ou un code de secours.")
 NOT_ADDED = "La clé d'accès n'a pas pu être ajoutée. Réessayez."
 NOT_RECOGNISED = "La clé d'accès n'a pas été reconnue."
 PASSKEY_ID_MAX = 256  # a credential id, base64url: authenticators make them far shorter
@@ -153,15 +154,24 @@ def codes_page(codes: list[str], *, first: bool, name: str = "") -> Any:
     return render_template("portal/recovery_codes.html", codes=codes, first=first, name=name)
 
 
-# Re-authentication: a password or a passkey, then back to the page for 5 minutes.
+# Re-authentication: a password, a passkey or a recovery code, then back to the page for 5
+# minutes. Each has its own form on the page; which one was posted says which proof it is.
 
 @bp.post("/mon-espace/securite/confirmation")
 @member_page()
 def reauthenticate() -> Any:
     s, m = services(), g.member
     credential = posted_credential()
-    form = Form.posted(("password",))
-    if "credential" in request.form:
+    with_code = "recovery_code" in request.form
+    form = Form.posted(("recovery_code",) if with_code else ("password",))
+    if with_code:
+        data = form.load(RecoveryCodeSignInSchema(only=("recovery_code",)))
+        if data is not None:  # a wrong code counts toward the lockout, as on the API
+            form.run(lambda: s.use_cases.passkeys.reauthenticate_with_code(
+                m.account_id, data["recovery_code"]))
+        if form.refused:
+            return security_page(form.status, confirm=form)
+    elif "credential" in request.form:
         try:
             if credential is None:
                 raise domain.PasskeyRefusedError("no credential posted")
