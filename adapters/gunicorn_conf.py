@@ -2,7 +2,6 @@
 its own log lines as JSON like ours, and a graceful stop that lets requests in flight finish."""
 
 import os
-import sys
 
 from prometheus_client import multiprocess
 
@@ -29,13 +28,6 @@ logconfig_dict = {
         "gunicorn.access": {"level": "WARNING", "handlers": [], "propagate": False},
     },
 }
-
-
-def post_worker_init(worker) -> None:
-    """EXPERIMENT: the GIL's switch interval of a web worker (WEB_SWITCH_INTERVAL seconds)."""
-    interval = os.environ.get("WEB_SWITCH_INTERVAL")
-    if interval:
-        sys.setswitchinterval(float(interval))
 
 
 def child_exit(server, worker) -> None:

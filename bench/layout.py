@@ -84,7 +84,7 @@ def layout_env(
         ACCOUNTS_DATABASE_URL=database_url, ACCOUNTS_REDIS_URL=redis_url,
         ACCOUNTS_MAIL_URL=f"smtp://127.0.0.1:{smtp_port}", ACCOUNTS_RATE_LIMITS="off",
         ACCOUNTS_SECRET_KEY=BENCH_SECRET_KEY,
-        PORT=str(port), WEB_WORKERS=os.environ.get("BENCH_WEB_WORKERS", "2"), MAIL_PROCESSES="2",
+        PORT=str(port), WEB_WORKERS="2", MAIL_PROCESSES="2",
         PROMETHEUS_MULTIPROC_DIR=str(metrics),
         PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}",
         **extra,
