@@ -251,22 +251,36 @@ def audit_cli() -> None:
 @audit_cli.command(
     "verify", help="Check the hash chain, replay the history into fresh read models, compare."
 )
-def audit_verify() -> None:
-    from adapters.audit_verify import verify_everything
+@click.option(
+    "--since", "since", type=click.Path(exists=True, dir_okay=False), default=None,
+    metavar="FILE", help="A checkpoint saved earlier: check that the log extends it, then"
+    " verify only the events after it.",
+)
+def audit_verify(since: str | None) -> None:
+    from adapters.audit_verify import verify_everything, verify_since_checkpoint
 
     s = _services()
     s.projections.stop()  # this command brings the live read models up to date itself
-    problems = verify_everything(s, say=click.echo)
+    if since is not None:
+        note = Path(since).read_text(encoding="utf-8")
+        problems = verify_since_checkpoint(s, note, say=click.echo)
+    else:
+        problems = verify_everything(s, say=click.echo)
     for problem in problems:
         click.echo(f"PROBLEM {problem}", err=True)
     sys.exit(0 if not problems else 1)
 
 
-@audit_cli.command("checkpoint", help="Print the signed checkpoint of the whole log.")
+@audit_cli.command(
+    "checkpoint", help="Sign the whole log, publish the checkpoint if it is new, print it."
+)
 def audit_checkpoint() -> None:
     s = _services()
     s.projections.stop()  # the tree is brought up to the log's head here, then signed
     s.audit_proofs.catch_up(s.lifecycle)
+    # Published as the periodic job would, so that a checkpoint handed to a third party
+    # can always be proved consistent with the later ones the service keeps.
+    s.audit_proofs.publish(s.clock())
     click.echo(s.audit_proofs.checkpoint().note, nl=False)
 
 

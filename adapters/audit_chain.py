@@ -37,21 +37,23 @@ def verify_chain(
     while notifications := app.recorder.select_notifications(start=start, limit=batch, stop=head):
         recorded = audit.recorded_hashes(start, notifications[-1].id)
         for stored in notifications:
-            report.problems.extend(_check_link(stored, report, hashes, recorded, indexed))
+            report.problems.extend(check_link(stored, report, hashes, recorded, indexed))
             report.checked += 1
-        report.problems.extend(_deleted(recorded))
+        report.problems.extend(deleted(recorded))
         start = notifications[-1].id + 1
-    report.problems.extend(_deleted(audit.recorded_hashes(start, None)))
+    report.problems.extend(deleted(audit.recorded_hashes(start, None)))
     say(f"hash chain: {report.checked} events in {len(report.versions)} streams checked")
     return report
 
 
-def _check_link(
+def check_link(
     stored: Any, report: ChainReport, hashes: dict[UUID, str],
     recorded: dict[int, dict[str, Any]], indexed: int,
 ) -> list[str]:
+    """One event of the walk: its place in its stream, its link to its predecessor, its hash
+    against the audit index's record (taken out of `recorded`); the problems, naming it."""
     stream, version = UUID(str(stored.originator_id)), stored.originator_version
-    name = f"position {stored.id} ({_type(stored.topic)}, stream {stream} version {version})"
+    name = named(stored)
     problems = []
     digest = event_hash(stored)
     prior = report.versions.get(stream, 0)
@@ -76,14 +78,38 @@ def _check_link(
     return problems
 
 
+def named(stored: Any) -> str:
+    stream, version = UUID(str(stored.originator_id)), stored.originator_version
+    return f"position {stored.id} ({_type(stored.topic)}, stream {stream} version {version})"
+
+
 def _type(topic: str) -> str:
     """`Account.SignedIn` from the topic; the audit index keeps the last part alone."""
     return topic.rsplit(":", 1)[-1].rsplit(".", 1)[-1]
 
 
-def _deleted(rows: dict[int, dict[str, Any]]) -> list[str]:
+def deleted(rows: dict[int, dict[str, Any]]) -> list[str]:
     return [
         f"position {position} ({row['type']}, stream {row['stream_id']} version"
         f" {row['version']}): deleted from the event store"
         for position, row in sorted(rows.items())
     ]
+
+
+def seed_predecessors(
+    app: Application[Any], notifications: Any, report: ChainReport, hashes: dict[UUID, str]
+) -> None:
+    """For a walk that starts part-way through the log: each stream met for the first time
+    is linked to the event stored before it, read alone (one per stream, not the stream)."""
+    met = set(report.versions)
+    for stored in notifications:
+        stream, version = UUID(str(stored.originator_id)), stored.originator_version
+        if stream in met:
+            continue
+        met.add(stream)
+        if version == 1:
+            continue
+        before = app.recorder.select_events(stream, lte=version - 1, desc=True, limit=1)
+        report.versions[stream] = before[0].originator_version if before else 0
+        if before:
+            hashes[stream] = event_hash(before[0])

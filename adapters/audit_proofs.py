@@ -5,6 +5,7 @@ event's inclusion proof, the consistency proof between two sizes. The tree is a 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from eventsourcing.application import Application
@@ -25,6 +26,11 @@ class SignedCheckpoint:
     size: int
     root: bytes
     note: str
+
+
+@dataclass(frozen=True)
+class PublishedCheckpoint(SignedCheckpoint):
+    published_at: datetime
 
 
 @dataclass(frozen=True)
@@ -65,6 +71,31 @@ class AuditProofs:
             )
         ranges = merkle.inclusion_ranges(leaf_index, size)
         return InclusionProof(position, leaf_index, size, self.tree.hashes(ranges))
+
+    def publish(self, now: datetime) -> SignedCheckpoint | None:
+        """Signs the tree as it stands and keeps the note (audit_checkpoints), unless the
+        last one published is of the same size; the one published, or None."""
+        signed, last = self.checkpoint(), self.published(limit=1)
+        if signed.size == 0 or (last and last[0].size >= signed.size):
+            return None
+        self.tree.database.run(
+            "INSERT INTO audit_checkpoints (tree_size, root_hash, note, published_at)"
+            " VALUES (%s, %s, %s, %s) ON CONFLICT (tree_size) DO NOTHING",
+            (signed.size, signed.root.hex(), signed.note, now.isoformat()),
+        )
+        return signed
+
+    def published(self, limit: int = 20) -> list[PublishedCheckpoint]:
+        """The checkpoints published, the latest first."""
+        rows = self.tree.database.run(
+            "SELECT tree_size, root_hash, note, published_at FROM audit_checkpoints"
+            " ORDER BY tree_size DESC LIMIT %s", (limit,),
+        )
+        return [
+            PublishedCheckpoint(row["tree_size"], bytes.fromhex(row["root_hash"]), row["note"],
+                                datetime.fromisoformat(row["published_at"]))
+            for row in rows
+        ]
 
     def consistency(self, first: int, second: int) -> list[bytes]:
         if first > second:

@@ -1,7 +1,8 @@
 """`audit verify`: walk every stream's hash chain (audit_chain.py), check the snapshots
 against their events (audit_snapshots.py), then replay the whole history into fresh read
-models and compare them, row by row, with the live ones (audit_replay.py); each run's outcome
-is stored for the auditors' console."""
+models and compare them, row by row, with the live ones (audit_replay.py); with `--since`, only
+what a saved checkpoint does not cover (audit_since.py). Each run's outcome is stored for the
+auditors' console."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from adapters.audit_chain import ChainReport, verify_chain
 from adapters.audit_replay import READ_MODELS, Verification, compare, replay, verify_read_models
+from adapters.audit_since import verify_since
 from adapters.audit_snapshots import verify_snapshots
 from adapters.database import Database
 
@@ -23,7 +25,7 @@ if TYPE_CHECKING:
 __all__ = [
     "FIRST_PROBLEMS", "READ_MODELS", "ChainReport", "Verification", "VerificationRun", "compare",
     "last_run", "record_run", "replay", "verify_chain", "verify_everything", "verify_read_models",
-    "verify_snapshots",
+    "verify_since_checkpoint", "verify_snapshots",
 ]
 
 
@@ -57,6 +59,25 @@ def verify_everything(
         + ("everything agrees" if not problems else f"{len(problems)} problem(s)"))
     record_run(s.database, VerificationRun(
         started_at, s.clock(), "ok" if not problems else "problems", chain.checked,
+        len(problems), problems[:FIRST_PROBLEMS], run_by or f"cli:{_os_user()}",
+    ))
+    return problems
+
+
+def verify_since_checkpoint(
+    s: Services, note: str, say: Callable[[str], None], run_by: str | None = None
+) -> list[str]:
+    """`audit verify --since`: today's log extends the checkpoint in `note`, and what was
+    added after it agrees (audit_since.py); stored like a full run, with the events after
+    the checkpoint as those checked."""
+    started_at = s.clock()
+    report = verify_since(s, note, say)
+    problems = report.problems
+    say(f"{report.chain.checked} events after the checkpoint's {report.size} checked;"
+        f" tree of {report.head_size} events; "
+        + ("everything agrees" if not problems else f"{len(problems)} problem(s)"))
+    record_run(s.database, VerificationRun(
+        started_at, s.clock(), "ok" if not problems else "problems", report.chain.checked,
         len(problems), problems[:FIRST_PROBLEMS], run_by or f"cli:{_os_user()}",
     ))
     return problems

@@ -124,6 +124,7 @@ def main() -> int:
         shots = Shots(page, out)
         told = seeded(page, base, Path(tmp))
         agent(page, base, support, shots, told)
+        server.app.test_cli_runner().invoke(args=["audit", "checkpoint"])  # one published
         server.app.test_cli_runner().invoke(args=["audit", "verify"])
         auditor(page, base, audit, shots, told)
         browser.close()

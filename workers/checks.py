@@ -32,6 +32,9 @@ ERASURE_GRACE = timedelta(minutes=1)
 # sooner, or a long but healthy queue would get every message twice.
 LOST_AFTER = timedelta(minutes=10)
 REENQUEUE_EVERY = timedelta(minutes=30)
+# An auditor compares the checkpoints they kept with the ones published: one an hour is often
+# enough to notice a rewrite quickly, and few enough (24 a day) to keep them all.
+CHECKPOINT_EVERY_MINUTES = 60
 
 
 def flag_overdue_credentials(mail: MailDelivery, queue: SupportQueueView, clock: Clock) -> int:
@@ -122,4 +125,7 @@ def scheduler(services: Services) -> BackgroundScheduler:
     ):
         checks.add_job(job, "interval", seconds=CHECK_EVERY_SECONDS, name=name,
                        next_run_time=start)
+    checks.add_job(lambda: services.audit_proofs.publish(clock()), "interval",
+                   minutes=CHECKPOINT_EVERY_MINUTES, name="audit checkpoint",
+                   next_run_time=start)
     return checks

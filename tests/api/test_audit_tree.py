@@ -172,13 +172,19 @@ def test_a_consistency_proof_between_sizes_that_name_none_is_a_validation_error(
     assert field in answer.json["errors"], answer.json
 
 
-def test_the_command_prints_the_signed_checkpoint_alone(app, client, auditor, logged):
+def test_the_command_prints_the_signed_checkpoint_alone_and_publishes_it(
+    app, client, services, auditor, logged
+):
     entries = entries_of(logged)
     result = app.test_cli_runner().invoke(args=["audit", "checkpoint"])
 
     assert result.exit_code == 0, result.output
     served = client.get("/api/v1/audit/checkpoint", headers=auditor).json
     assert result.stdout == served["checkpoint"]
+    # Kept, so the service can later prove any newer checkpoint consistent with this one.
+    assert [p.note for p in services.audit_proofs.published()] == [result.stdout]
+    again = app.test_cli_runner().invoke(args=["audit", "checkpoint"])
+    assert again.stdout == result.stdout and len(services.audit_proofs.published()) == 1
     key = client.get("/api/v1/audit/public-key", headers=auditor).json
     opened = open_checkpoint(result.stdout, key["origin"], unb64(key["public_key"]))
     assert (opened.size, opened.root) == (len(entries), mth(entries))

@@ -6,6 +6,7 @@ opens no audit page, an auditor decides nothing (403, nothing recorded)."""
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import datetime
 
@@ -234,6 +235,18 @@ def test_the_last_audit_verify_run_is_shown(app, auditor, told):
     assert "flask --app app audit verify</code>, par l'utilisateur système" in shown
     assert "Tout concorde" not in text(auditor.get("/support/audit")) and (
         "tout concorde" in text(auditor.get("/support/audit")))
+
+
+def test_the_published_checkpoints_are_shown_latest_first(auditor, told, services, clock):
+    assert "Aucun point de contrôle n'est encore publié" in text(
+        auditor.get("/support/audit/verification"))
+    first = services.audit_proofs.publish(clock())
+    clock.advance(minutes=60)
+    services.staff_tokens.create("autre", "support")  # no event: the tree does not grow
+    assert services.audit_proofs.publish(clock()) is None
+    shown = text(auditor.get("/support/audit/verification"))
+    assert f"<td>{first.size}</td>" in shown and html.escape(first.note) in shown
+    assert shown.count('<pre class="note">') == 1
 
 
 def test_a_failed_audit_verify_shows_its_count_and_first_problems(app, auditor, told, services):

@@ -98,6 +98,7 @@ def walk(audit: Audit, clock, monkeypatch: pytest.MonkeyPatch) -> None:
     audit(p.goto("/support/audit/events?after=-1"), "journal : lien invalide (400)", "alert")
 
     audit(p.goto("/support/audit/verification"), "vérification : aucune")
+    p.services.audit_proofs.publish(p.services.clock())
     assert p.app.test_cli_runner().invoke(args=["audit", "verify"]).exit_code == 0
     audit(p.goto("/support/audit/verification"), "vérification : tout concorde")
     audit(p.goto("/support/audit"), "accueil de l'audit, vérification faite")

@@ -208,7 +208,8 @@ def test_the_checks_are_scheduled_where_the_projections_run(settings, clock, wit
                 for job in background.checks.get_jobs()}
         assert background.checks.running
         assert jobs == {"overdue credentials": 60, "unfinished erasures": 60,
-                        "lost messages": 60, "expired passkey challenges": 60}
+                        "lost messages": 60, "expired passkey challenges": 60,
+                        "audit checkpoint": 3600}
     finally:
         app.extensions["accounts"].close()
     assert not background.checks.running

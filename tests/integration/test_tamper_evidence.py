@@ -142,6 +142,17 @@ def edit(services, row: Row, change) -> None:
     write_state(services, row, encoded)
 
 
+def rechain(services, rows: list[Row]) -> None:
+    """Give each of a stream's rows, in order, its (possibly rewritten) predecessor's hash,
+    as whoever changed an event could."""
+    for row in rows:
+        [before] = [r for r in stored_rows(services) if r.stream == row.stream
+                    and r.version == row.version - 1]
+        edit(services, row, lambda state, before=before: state.update(
+            {PREVIOUS: event_hash(before.stored)}
+        ))
+
+
 def delete(services, row: Row) -> None:
     table, _ = events_table(services)
     with services.database.transaction() as cursor:
@@ -186,15 +197,22 @@ def problems(result) -> list[str]:
     return [line for line in result.stderr.splitlines() if line.startswith("PROBLEM ")]
 
 
-def assert_detected(result, *expected: str, stream: UUID) -> None:
-    """Exit 1, each expected text in a PROBLEM line, and every event-naming problem about the
-    stream that was touched (no false alarm about the others)."""
+def assert_refused(result, *expected: str) -> list[str]:
+    """Exit 1, a summary counting the problems, each expected text in a PROBLEM line; the
+    PROBLEM lines."""
     assert result.exit_code == 1, result.output
     assert "everything agrees" not in result.stdout
     assert re.search(r"\d+ problem\(s\)$", result.stdout.strip()), result.stdout
     lines = problems(result)
     for text in expected:
         assert any(text in line for line in lines), (text, lines)
+    return lines
+
+
+def assert_detected(result, *expected: str, stream: UUID) -> None:
+    """As assert_refused, and every event-naming problem is about the stream that was touched
+    (no false alarm about the others)."""
+    lines = assert_refused(result, *expected)
     named = [PROBLEM_NAMING.match(line) for line in lines if line.startswith("PROBLEM position")]
     assert named and all(named), lines
     assert {UUID(match.group(3)) for match in named} == {stream}, lines
@@ -311,12 +329,7 @@ def test_rechaining_the_events_after_a_changed_one_does_not_hide_it(
     account = stream_of(stored_rows(services), "AccountOpened")
     middle = next(r for r in account if r.type == "SignedIn")
     edit(services, middle, _other_actor)
-    for row in account[middle.version:]:
-        [before] = [r for r in stored_rows(services) if r.stream == row.stream
-                    and r.version == row.version - 1]
-        edit(services, row, lambda state, before=before: state.update(
-            {PREVIOUS: event_hash(before.stored)}
-        ))
+    rechain(services, account[middle.version:])
     rewritten = [r for r in stored_rows(services) if r.stream == middle.stream]
     for earlier, later in pairwise(rewritten):
         assert previous_hash(later.stored) == event_hash(earlier.stored)  # the chain holds

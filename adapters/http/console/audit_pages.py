@@ -166,8 +166,12 @@ def audit_feed() -> Any:
     )
 
 
+CHECKPOINTS_SHOWN = 5  # the latest; an auditor who needs an older one asks the API for proofs
+
+
 @bp.get("/audit/verification")
 @auditor_signed_in
 def audit_verification() -> Any:
-    return render_template("console/audit_verification.html",
-                           run=last_run(services().database))
+    s = services()
+    return render_template("console/audit_verification.html", run=last_run(s.database),
+                           checkpoints=s.audit_proofs.published(limit=CHECKPOINTS_SHOWN))
