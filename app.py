@@ -258,6 +258,7 @@ def audit_cli() -> None:
 )
 def audit_verify(since: str | None) -> None:
     from adapters.audit_verify import verify_everything, verify_since_checkpoint
+    from adapters.progress import ProgressBars
 
     s = _services()
     s.projections.stop()  # this command brings the live read models up to date itself
@@ -265,7 +266,8 @@ def audit_verify(since: str | None) -> None:
         note = Path(since).read_text(encoding="utf-8")
         problems = verify_since_checkpoint(s, note, say=click.echo)
     else:
-        problems = verify_everything(s, say=click.echo)
+        with ProgressBars() as progress:
+            problems = verify_everything(s, say=progress.say, progress=progress)
     for problem in problems:
         click.echo(f"PROBLEM {problem}", err=True)
     sys.exit(0 if not problems else 1)
@@ -293,9 +295,10 @@ def db_cli() -> None:
     "upgrade", help="Migrate the tables; rebuild changed read models beside the live ones."
 )
 def db_upgrade() -> None:
+    from adapters.progress import ProgressBars
     from adapters.schema import head
     from workers.runner_lock import runner_lock
-    from workers.upgrade import ProgressBars, finish_rebuilds
+    from workers.upgrade import finish_rebuilds
 
     s = _services()  # its start-up migrated the tables, under the schema lock
     before = s.migrated_from
@@ -303,7 +306,7 @@ def db_upgrade() -> None:
         "" if before == head() else f" (was {before or 'the release before migrations'})"
     ))
     with ProgressBars() as progress:
-        finish_rebuilds(s, runner_lock(s.settings), progress, say=click.echo)
+        finish_rebuilds(s, runner_lock(s.settings), progress, say=progress.say)
     for name, (live, _) in sorted(s.read_models.versions().items()):
         click.echo(f"read model {name}: version {live}")
 

@@ -11,6 +11,7 @@ from uuid import UUID
 from eventsourcing.application import Application
 
 from adapters.event_store import event_hash, previous_hash
+from adapters.progress import Progress, no_progress
 from projections.audit import AuditView
 
 
@@ -19,12 +20,11 @@ class ChainReport:
     checked: int = 0
     problems: list[str] = field(default_factory=list)
     versions: dict[UUID, int] = field(default_factory=dict)  # each stream's last version
-    topics: dict[UUID, str] = field(default_factory=dict)  # each stream's first event's topic
 
 
 def verify_chain(
     app: Application[Any], audit: AuditView, say: Callable[[str], None] = print,
-    batch: int = 1000,
+    batch: int = 1000, progress: Progress = no_progress,
 ) -> ChainReport:
     """Walk the log in order: each stream's versions must follow on, each event must carry its
     predecessor's hash, and each must still hash to what the audit index recorded when it was
@@ -41,6 +41,7 @@ def verify_chain(
             report.checked += 1
         report.problems.extend(deleted(recorded))
         start = notifications[-1].id + 1
+        progress("hash chain (events)", notifications[-1].id, head)  # positions: gaps too
     report.problems.extend(deleted(audit.recorded_hashes(start, None)))
     say(f"hash chain: {report.checked} events in {len(report.versions)} streams checked")
     return report
@@ -52,35 +53,38 @@ def check_link(
 ) -> list[str]:
     """One event of the walk: its place in its stream, its link to its predecessor, its hash
     against the audit index's record (taken out of `recorded`); the problems, naming it."""
-    stream, version = UUID(str(stored.originator_id)), stored.originator_version
-    name = named(stored)
-    problems = []
+    stream, version = _uuid(stored.originator_id), stored.originator_version
+    problems: list[str] = []
     digest = event_hash(stored)
     prior = report.versions.get(stream, 0)
     try:
         link = previous_hash(stored)
     except ValueError as error:
-        problems.append(f"{name}: unreadable ({error})")
+        problems.append(f"{named(stored)}: unreadable ({error})")
     else:
         if version != prior + 1:
-            problems.append(f"{name}: follows version {prior} of its stream (events missing"
-                            " or reordered)")
+            problems.append(f"{named(stored)}: follows version {prior} of its stream"
+                            " (events missing or reordered)")
         elif link != hashes.get(stream):
-            problems.append(f"{name}: does not carry its predecessor's hash (it or the one"
-                            " before it was changed, or they were reordered)")
+            problems.append(f"{named(stored)}: does not carry its predecessor's hash (it or"
+                            " the one before it was changed, or they were reordered)")
     row = recorded.pop(stored.id, None)
     if row is not None and row["hash"] != digest:
-        problems.append(f"{name}: changed since it was written")
+        problems.append(f"{named(stored)}: changed since it was written")
     elif row is None and stored.id <= indexed:
-        problems.append(f"{name}: missing from the audit index")
+        problems.append(f"{named(stored)}: missing from the audit index")
     report.versions[stream], hashes[stream] = version, digest
-    report.topics.setdefault(stream, stored.topic)
     return problems
 
 
 def named(stored: Any) -> str:
     stream, version = UUID(str(stored.originator_id)), stored.originator_version
     return f"position {stored.id} ({_type(stored.topic)}, stream {stream} version {version})"
+
+
+def _uuid(key: Any) -> UUID:
+    # PostgreSQL's driver gives UUIDs already, SQLite text: parsed once, not twice.
+    return key if isinstance(key, UUID) else UUID(str(key))
 
 
 def _type(topic: str) -> str:

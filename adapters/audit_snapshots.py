@@ -4,44 +4,93 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.application import Application
-from eventsourcing.utils import get_topic
+from eventsourcing.persistence import StoredEvent
 
-from adapters.audit_chain import ChainReport
+from adapters.database import Database
+from adapters.progress import Progress, no_progress
 from domain.personal_data import PERSONAL_STATE, is_erased
+
+# Streams whose snapshots and events are read in one query each.
+STREAMS_PER_READ = 200
 
 
 def verify_snapshots(
-    app: Application[Any], chain: ChainReport, say: Callable[[str], None] = print
+    app: Application[Any], say: Callable[[str], None] = print, batch: int = STREAMS_PER_READ,
+    progress: Progress = no_progress,
 ) -> list[str]:
     """A snapshot is a shortcut the application loads instead of the events: each one must be
     the state its stream's events give at its version, or a changed snapshot would change what
-    the application believes without breaking any chain."""
+    the application believes without breaking any chain.
+
+    Only the streams that have snapshots are read (listed in one query: most members never
+    reach one), each stream's events once whatever its number of snapshots, and a batch of
+    streams' snapshots and events in two queries, decoded together."""
     if app.snapshots is None:
         return []
-    prefixes = tuple(f"{get_topic(cls)}." for cls in app.snapshotting_intervals or {})
+    recorder = app.snapshots.recorder
+    database = Database(recorder.datastore)  # type: ignore[attr-defined]
+    table = recorder.events_table_name  # type: ignore[attr-defined]
+    # Keys as the driver returns them (UUID or text), to be bound back as they are.
+    streams = [row["originator_id"] for row in database.run(
+        f"SELECT DISTINCT originator_id FROM {table}")]  # noqa: S608 (the library's name)
     problems, checked = [], 0
-    for stream, topic in chain.topics.items():
-        if not topic.startswith(prefixes):
-            continue
-        for snapshot in app.snapshots.get(stream):
-            checked += 1
-            replayed, erased = None, is_erased(snapshot)
-            for event in app.events.get(stream, lte=snapshot.originator_version):
-                replayed = event.mutate(replayed)
-                erased = erased or is_erased(event)
-            if replayed is None or replayed.version != snapshot.originator_version:
-                problems.append(f"snapshot of stream {stream} at version"
-                                f" {snapshot.originator_version}: no such version")
-                continue
-            personal = PERSONAL_STATE.get(type(replayed).__name__, {}) if erased else {}
-            expected = _current(type(replayed), type(snapshot).take(replayed).state)
-            stored = _current(type(replayed), snapshot.state)
-            if _comparable(app, expected, personal) != _comparable(app, stored, personal):
-                problems.append(f"snapshot of stream {stream} at version"
-                                f" {snapshot.originator_version}: differs from its events")
+    for first in range(0, len(streams), batch):
+        some = streams[first:first + batch]
+        snapshots = _decoded(app.snapshots.mapper, database, table, some)
+        events = _decoded(app.mapper, database, app.recorder.events_table_name, some)
+        for stream, taken in snapshots.items():
+            checked += len(taken)
+            problems += _check_stream(app, stream, taken, events.get(stream, []))
+        progress("snapshots (streams)", first + len(some), len(streams))
     say(f"snapshots: {checked} checked against their events")
+    return problems
+
+
+def _decoded(
+    mapper: Any, database: Database, table: str, streams: list[Any]
+) -> dict[UUID, list[Any]]:
+    """Every stored event of `table` for these streams, decoded in one go, by stream and in
+    version order."""
+    rows = database.run(
+        f"SELECT originator_id, originator_version, topic, state FROM {table}"  # noqa: S608
+        " WHERE originator_id IN (" + ", ".join(["%s"] * len(streams)) + ")"
+        " ORDER BY originator_id, originator_version", streams,
+    )
+    stored = [StoredEvent(originator_id=row["originator_id"],
+                          originator_version=row["originator_version"],
+                          topic=row["topic"], state=bytes(row["state"])) for row in rows]
+    by_stream: dict[UUID, list[Any]] = {}
+    for event in mapper.to_domain_events(stored):
+        by_stream.setdefault(event.originator_id, []).append(event)
+    return by_stream
+
+
+def _check_stream(
+    app: Application[Any], stream: UUID, snapshots: list[Any], events: list[Any]
+) -> list[str]:
+    """Each of a stream's snapshots against its events, replayed once up to the last."""
+    problems = []
+    replayed, erased_before, upcoming = None, False, iter(events)
+    for snapshot in snapshots:
+        for event in upcoming:
+            replayed = event.mutate(replayed)
+            erased_before = erased_before or is_erased(event)
+            if replayed is not None and replayed.version >= snapshot.originator_version:
+                break
+        if replayed is None or replayed.version != snapshot.originator_version:
+            problems.append(f"snapshot of stream {stream} at version"
+                            f" {snapshot.originator_version}: no such version")
+            continue
+        erased = erased_before or is_erased(snapshot)
+        personal = PERSONAL_STATE.get(type(replayed).__name__, {}) if erased else {}
+        expected = _current(type(replayed), type(snapshot).take(replayed).state)
+        stored = _current(type(replayed), snapshot.state)
+        if _comparable(app, expected, personal) != _comparable(app, stored, personal):
+            problems.append(f"snapshot of stream {stream} at version"
+                            f" {snapshot.originator_version}: differs from its events")
     return problems
 
 

@@ -17,6 +17,7 @@ from adapters.audit_replay import READ_MODELS, Verification, compare, replay, ve
 from adapters.audit_since import verify_since
 from adapters.audit_snapshots import verify_snapshots
 from adapters.database import Database
+from adapters.progress import Progress, no_progress
 
 if TYPE_CHECKING:
     from bootstrap import Services
@@ -30,15 +31,16 @@ __all__ = [
 
 
 def verify_everything(
-    s: Services, say: Callable[[str], None], run_by: str | None = None
+    s: Services, say: Callable[[str], None], run_by: str | None = None,
+    progress: Progress = no_progress,
 ) -> list[str]:
     """The chain, the snapshots, the read models; the problems found (none: all agrees). The
     last line said is the summary; the outcome is stored for the auditors' console."""
     started_at = s.clock()
-    chain = verify_chain(s.lifecycle, s.audit, say=say)
+    chain = verify_chain(s.lifecycle, s.audit, say=say, progress=progress)
     problems = chain.problems
     try:
-        problems += verify_snapshots(s.lifecycle, chain, say=say)
+        problems += verify_snapshots(s.lifecycle, say=say, progress=progress)
     except Exception as error:  # a tampered event may not even decode: say so, do not crash
         problems.append(f"snapshot check failed: {type(error).__name__}: {error}")
     views = {"support_queue": s.support_queue, "portal": s.portal, "audit": s.audit,
@@ -48,7 +50,7 @@ def verify_everything(
         problems.append(f"read model {rebuild.name}: version {rebuild.version} is being built;"
                         " `flask --app app db upgrade` finishes it")
     try:
-        result = verify_read_models(s.lifecycle, views, say=say)
+        result = verify_read_models(s.lifecycle, views, say=say, progress=progress)
         problems += result.differences
         summary = (f"replayed up to position {result.head}; "
                    f"{sum(result.read_models.values())} rows compared")

@@ -34,10 +34,11 @@ def catch_up(
     last = projection.view.max_tracking_id(projection.name) or 0
     notifications = app.recorder.select_notifications(start=last + 1, limit=batch, stop=stop)
     events = list(zip(decoded(app, notifications), (n.id for n in notifications), strict=True))
+    process = projection.process_event  # bound once: each access builds a dispatch wrapper
     try:
         with projection.view.batch():
             for event, position in events:
-                projection.process_event(event, Tracking(projection.name, position))
+                process(event, Tracking(projection.name, position))
     except IntegrityError:
         if (projection.view.max_tracking_id(projection.name) or 0) > last:
             return 0  # another runner got there first: read again from its position
