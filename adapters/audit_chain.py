@@ -10,7 +10,7 @@ from uuid import UUID
 
 from eventsourcing.application import Application
 
-from adapters.event_store import event_hash, previous_hash
+from adapters.event_store import as_uuid, event_hash, previous_hash
 from adapters.progress import Progress, no_progress
 from projections.audit import AuditView
 
@@ -53,7 +53,7 @@ def check_link(
 ) -> list[str]:
     """One event of the walk: its place in its stream, its link to its predecessor, its hash
     against the audit index's record (taken out of `recorded`); the problems, naming it."""
-    stream, version = _uuid(stored.originator_id), stored.originator_version
+    stream, version = as_uuid(stored.originator_id), stored.originator_version
     problems: list[str] = []
     digest = event_hash(stored)
     prior = report.versions.get(stream, 0)
@@ -78,13 +78,8 @@ def check_link(
 
 
 def named(stored: Any) -> str:
-    stream, version = UUID(str(stored.originator_id)), stored.originator_version
+    stream, version = as_uuid(stored.originator_id), stored.originator_version
     return f"position {stored.id} ({_type(stored.topic)}, stream {stream} version {version})"
-
-
-def _uuid(key: Any) -> UUID:
-    # PostgreSQL's driver gives UUIDs already, SQLite text: parsed once, not twice.
-    return key if isinstance(key, UUID) else UUID(str(key))
 
 
 def _type(topic: str) -> str:
@@ -107,7 +102,7 @@ def seed_predecessors(
     is linked to the event stored before it, read alone (one per stream, not the stream)."""
     met = set(report.versions)
     for stored in notifications:
-        stream, version = UUID(str(stored.originator_id)), stored.originator_version
+        stream, version = as_uuid(stored.originator_id), stored.originator_version
         if stream in met:
             continue
         met.add(stream)

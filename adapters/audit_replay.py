@@ -43,11 +43,12 @@ class Verification:
 
 def verify_read_models(
     app: Application[Any], live_views: dict[str, Any], say: Callable[[str], None] = print,
-    progress: Progress = no_progress,
+    progress: Progress = no_progress, head: int | None = None,
 ) -> Verification:
-    """Bring the live read models up to the log's head, rebuild each one from zero in a scratch
-    SQLite database, and compare every row of every table."""
-    head = app.recorder.max_notification_id() or 0
+    """Bring the live read models up to the log's head (or position `head`), rebuild each
+    one from zero in a scratch SQLite database, and compare every row of every table."""
+    if head is None:
+        head = app.recorder.max_notification_id() or 0
     result = Verification(head)
     models = [model for model in READ_MODELS if model[0] in live_views]
     for name, _, projection_class in models:

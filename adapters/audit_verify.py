@@ -1,8 +1,9 @@
-"""`audit verify`: walk every stream's hash chain (audit_chain.py), check the snapshots
-against their events (audit_snapshots.py), then replay the whole history into fresh read
-models and compare them, row by row, with the live ones (audit_replay.py); with `--since`, only
-what a saved checkpoint does not cover (audit_since.py). Each run's outcome is stored for the
-auditors' console."""
+"""`audit verify`: one walk of the log checks every stream's hash chain and the audit tree's
+every leaf and subtree (audit_walk.py), then the snapshots against their events
+(audit_snapshots.py), then the whole history is replayed into fresh support queue, portal and
+audit index tables and compared, row by row, with the live ones (audit_replay.py); with
+`--since`, only what a saved checkpoint does not cover (audit_since.py). Each run's outcome is
+stored for the auditors' console."""
 
 from __future__ import annotations
 
@@ -16,8 +17,11 @@ from adapters.audit_chain import ChainReport, verify_chain
 from adapters.audit_replay import READ_MODELS, Verification, compare, replay, verify_read_models
 from adapters.audit_since import verify_since
 from adapters.audit_snapshots import verify_snapshots
+from adapters.audit_walk import WalkReport, walk
 from adapters.database import Database
 from adapters.progress import Progress, no_progress
+from projections.audit import AuditIndex
+from projections.runner import catch_up
 
 if TYPE_CHECKING:
     from bootstrap import Services
@@ -34,23 +38,24 @@ def verify_everything(
     s: Services, say: Callable[[str], None], run_by: str | None = None,
     progress: Progress = no_progress,
 ) -> list[str]:
-    """The chain, the snapshots, the read models; the problems found (none: all agrees). The
-    last line said is the summary; the outcome is stored for the auditors' console."""
+    """The chain and the tree, the snapshots, the other read models; the problems found
+    (none: all agrees). The last line said is the summary; the outcome is stored for the
+    auditors' console."""
     started_at = s.clock()
-    chain = verify_chain(s.lifecycle, s.audit, say=say, progress=progress)
-    problems = chain.problems
+    views = {"support_queue": s.support_queue, "portal": s.portal, "audit": s.audit}
+    problems, rebuilding = [], {rebuild.name for rebuild in s.read_models.rebuilds}
+    for rebuild in s.read_models.rebuilds:  # its live tables are an older version's
+        views.pop(rebuild.name, None)
+        problems.append(f"read model {rebuild.name}: version {rebuild.version} is being built;"
+                        " `flask --app app db upgrade` finishes it")
+    chain, head = _chain_and_tree(s, "audit_tree" in rebuilding, say, progress)
+    problems += chain.problems
     try:
         problems += verify_snapshots(s.lifecycle, say=say, progress=progress)
     except Exception as error:  # a tampered event may not even decode: say so, do not crash
         problems.append(f"snapshot check failed: {type(error).__name__}: {error}")
-    views = {"support_queue": s.support_queue, "portal": s.portal, "audit": s.audit,
-             "audit_tree": s.audit_tree}
-    for rebuild in s.read_models.rebuilds:  # its live tables are an older version's
-        del views[rebuild.name]
-        problems.append(f"read model {rebuild.name}: version {rebuild.version} is being built;"
-                        " `flask --app app db upgrade` finishes it")
     try:
-        result = verify_read_models(s.lifecycle, views, say=say, progress=progress)
+        result = verify_read_models(s.lifecycle, views, say=say, progress=progress, head=head)
         problems += result.differences
         summary = (f"replayed up to position {result.head}; "
                    f"{sum(result.read_models.values())} rows compared")
@@ -64,6 +69,30 @@ def verify_everything(
         len(problems), problems[:FIRST_PROBLEMS], run_by or f"cli:{_os_user()}",
     ))
     return problems
+
+
+def _chain_and_tree(
+    s: Services, tree_rebuilding: bool, say: Callable[[str], None], progress: Progress
+) -> tuple[ChainReport, int]:
+    """Every event's chain link and audit index hash, and the tree's every leaf and subtree
+    recomputed from the events and compared with the stored rows, in one read of the log
+    (audit_walk.py); the problems are the report's. The run covers the log as the tree holds
+    it once caught up: what is recorded meanwhile is the next run's. With the tree's new
+    version being built, the chain alone."""
+    if tree_rebuilding:
+        chain = verify_chain(s.lifecycle, s.audit, say=say, progress=progress)
+        return chain, s.lifecycle.recorder.max_notification_id() or 0
+    s.audit_proofs.catch_up(s.lifecycle)
+    n = s.audit_tree.size()
+    head = (s.audit_tree.position(n - 1) or 0) if n else 0
+    while catch_up(s.lifecycle, AuditIndex(s.audit), stop=head):
+        pass
+    report = WalkReport(head_size=n)
+    walk(s, report, after=0, head=head, progress=progress)
+    report.chain.problems = report.problems  # the chain's, the tree's, in the log's order
+    say(f"hash chain and tree: {report.chain.checked} events in {len(report.chain.versions)}"
+        f" streams and {n} leaves checked")
+    return report.chain, head
 
 
 def verify_since_checkpoint(

@@ -133,3 +133,53 @@ def test_a_new_version_built_beside_the_live_tree_is_the_same_tree(client, servi
         built = services.database.run(f"SELECT * FROM {table}_v2 ORDER BY {order}")
         assert built == live[table], table
     assert beside.size(named=True) == services.audit_tree.size()
+
+
+# The full `audit verify` checks the tree as it walks the log (adapters/audit_walk.py): each
+# stored row the events give, each one named when it is not.
+
+
+def verify(app):
+    result = app.test_cli_runner().invoke(args=["audit", "verify"])
+    return result, [line for line in result.stderr.splitlines() if line.startswith("PROBLEM ")]
+
+
+def test_the_full_verify_names_a_changed_and_a_removed_subtree(
+    app, client, services, clock
+):
+    a_log(client, services, clock)
+    services.projections.stop()
+    assert verify(app)[0].exit_code == 0
+    size, database = services.audit_tree.size(), services.database
+    assert size >= 8
+    database.run("UPDATE audit_tree_nodes SET hash = %s WHERE level = 1 AND node_index = 0",
+                 ("00" * 32,))
+    database.run("DELETE FROM audit_tree_nodes WHERE level = 2 AND node_index = 1")
+    result, problems = verify(app)
+
+    assert result.exit_code == 1
+    assert problems == [
+        "PROBLEM audit tree node at level 1, index 0: differs from what the events give",
+        "PROBLEM audit tree node at level 2, index 1: differs from what the events give",
+    ], problems
+
+
+def test_the_full_verify_names_a_leaf_that_points_at_another_event(
+    app, client, services, clock
+):
+    a_log(client, services, clock)
+    services.projections.stop()
+    log = stored_hashes(services)
+    (first, _), (second, _) = log[2], log[3]
+    database = services.database
+    database.run("UPDATE audit_tree_leaves SET position = -1 WHERE leaf_index = 2")
+    database.run("UPDATE audit_tree_leaves SET position = %s WHERE leaf_index = 3", (first,))
+    database.run("UPDATE audit_tree_leaves SET position = %s WHERE leaf_index = 2", (second,))
+
+    result, problems = verify(app)
+
+    assert result.exit_code == 1
+    assert any(f"position {first} (" in p and "is not the event the audit tree recorded" in p
+               for p in problems), problems
+    assert any(f"position {second} (" in p and "is not the event the audit tree recorded" in p
+               for p in problems), problems

@@ -23,11 +23,11 @@ def test_each_task_reports_up_to_its_total_in_order(client, services, clock):
 
     assert problems == []
     tasks = list(dict.fromkeys(task for task, _, _ in reports))
-    assert tasks == ["hash chain (events)", "snapshots (streams)", "replay (events)"]
+    assert tasks == ["hash chain and tree (events)", "snapshots (streams)", "replay (events)"]
     for task in tasks:
         mine = [(done, total) for t, done, total in reports if t == task]
         done = [d for d, _ in mine]
         assert done == sorted(done) and mine[-1][0] == mine[-1][1], (task, mine)
     totals = {task: total for task, _, total in reports}
-    assert totals["hash chain (events)"] == totals["replay (events)"] == head
+    assert totals["hash chain and tree (events)"] == totals["replay (events)"] == head
     assert totals["snapshots (streams)"] == 1  # the one account snapshotted
