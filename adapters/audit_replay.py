@@ -3,7 +3,7 @@ from zero in a scratch database, and compare every row."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,18 +44,26 @@ class Verification:
 def verify_read_models(
     app: Application[Any], live_views: dict[str, Any], say: Callable[[str], None] = print,
     progress: Progress = no_progress, head: int | None = None,
+    fill: Callable[[list[Any]], None] | None = None,
 ) -> Verification:
     """Bring the live read models up to the log's head (or position `head`), rebuild each
-    one from zero in a scratch SQLite database, and compare every row of every table."""
+    one from zero in a scratch SQLite database, and compare every row of every table. The
+    rebuilt projections are filled by `fill` if given (the full run's walk of the log),
+    else by a replay of their own."""
     if head is None:
         head = app.recorder.max_notification_id() or 0
     result = Verification(head)
     models = [model for model in READ_MODELS if model[0] in live_views]
-    for name, _, projection_class in models:
-        while catch_up(app, projection_class(live_views[name]), stop=head):
-            pass
     with scratch_projections(models) as rebuilt:
-        replay(app, list(rebuilt.values()), stop=head, progress=progress)
+        if fill is not None:
+            fill(list(rebuilt.values()))
+        else:
+            replay(app, list(rebuilt.values()), stop=head, progress=progress)
+        # The live ones after: an event that cannot be decoded stops this, and `fill`'s
+        # checks of the log have been made by then.
+        for name, _, projection_class in models:
+            while catch_up(app, projection_class(live_views[name]), stop=head):
+                pass
         for name, projection in rebuilt.items():
             result.read_models[name] = compare(
                 name, live_views[name].all_rows(), projection.view.all_rows(), result.differences
@@ -131,20 +139,35 @@ def replay(
     app: Application[Any], projections: list[Any], stop: int, batch: int = 1000, start: int = 1,
     progress: Progress = no_progress,
 ) -> None:
-    """Every event from `start` up to `stop`, decoded once, through each of the projections,
-    a batch in one transaction of each (one per event was most of a full verify's time)."""
-    # Bound once: functools' singledispatchmethod builds a new wrapper at each attribute access.
-    handlers = [(projection.name, projection.process_event) for projection in projections]
+    """Every event from `start` up to `stop`, decoded once, through each of the projections."""
+    feed = Feed(app, projections)
     while notifications := app.recorder.select_notifications(start=start, limit=batch, stop=stop):
-        with ExitStack() as batches:
-            for projection in projections:
-                batches.enter_context(projection.view.batch())
-            for notification, event in zip(notifications, decoded(app, notifications),
-                                           strict=True):
-                for name, process in handlers:
-                    process(event, Tracking(name, notification.id))
+        feed(notifications)
         start = notifications[-1].id + 1
         progress("replay (events)", notifications[-1].id, stop)
+
+
+class Feed:
+    """Batches of stored events decoded once and applied to each projection, a batch in one
+    transaction of each (one per event was most of a full verify's time), then shown to
+    `also` (the full run's snapshot check) with the events decoded."""
+
+    def __init__(self, app: Application[Any], projections: list[Any],
+                 also: Callable[[Sequence[Any], Sequence[Any]], None] | None = None):
+        self.app, self.projections, self.also = app, projections, also
+        # Bound once: functools' singledispatchmethod builds a wrapper at each access.
+        self.handlers = [(projection.name, projection.process_event) for projection in projections]
+
+    def __call__(self, notifications: Sequence[Any]) -> None:
+        events = decoded(self.app, notifications)
+        with ExitStack() as batches:
+            for projection in self.projections:
+                batches.enter_context(projection.view.batch())
+            for notification, event in zip(notifications, events, strict=True):
+                for name, process in self.handlers:
+                    process(event, Tracking(name, notification.id))
+        if self.also is not None:
+            self.also([notification.originator_id for notification in notifications], events)
 
 
 def compare(

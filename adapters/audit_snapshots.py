@@ -18,7 +18,7 @@ STREAMS_PER_READ = 200
 
 
 def verify_snapshots(
-    app: Application[Any], say: Callable[[str], None] = print, batch: int = STREAMS_PER_READ,
+    app: Application[Any], say: Callable[[str], None] = print,
     progress: Progress = no_progress,
 ) -> list[str]:
     """A snapshot is a shortcut the application loads instead of the events: each one must be
@@ -26,27 +26,56 @@ def verify_snapshots(
     the application believes without breaking any chain.
 
     Only the streams that have snapshots are read (listed in one query: most members never
-    reach one), each stream's events once whatever its number of snapshots, and a batch of
-    streams' snapshots and events in two queries, decoded together."""
-    if app.snapshots is None:
+    reach one), each stream's events once whatever its number of snapshots. The full run
+    checks them as it walks the log instead (audit_snapshot_watch.py)."""
+    store = snapshot_store(app)
+    if store is None:
         return []
-    recorder = app.snapshots.recorder
-    database = Database(recorder.datastore)  # type: ignore[attr-defined]
-    table = recorder.events_table_name  # type: ignore[attr-defined]
+    database, table = store
     # Keys as the driver returns them (UUID or text), to be bound back as they are.
     streams = [row["originator_id"] for row in database.run(
         f"SELECT DISTINCT originator_id FROM {table}")]  # noqa: S608 (the library's name)
-    problems, checked = [], 0
-    for first in range(0, len(streams), batch):
-        some = streams[first:first + batch]
-        snapshots = _decoded(app.snapshots.mapper, database, table, some)
-        events = _decoded(app.mapper, database, app.recorder.events_table_name, some)
-        for stream, taken in snapshots.items():
-            checked += len(taken)
-            problems += _check_stream(app, stream, taken, events.get(stream, []))
-        progress("snapshots (streams)", first + len(some), len(streams))
+    problems, checked = check_streams(app, streams, progress=progress)
     say(f"snapshots: {checked} checked against their events")
     return problems
+
+
+def snapshot_store(app: Application[Any]) -> tuple[Database, str] | None:
+    """The database and table of the application's snapshots, if it takes any."""
+    if app.snapshots is None:
+        return None
+    recorder = app.snapshots.recorder
+    return Database(recorder.datastore), recorder.events_table_name  # type: ignore[attr-defined]
+
+
+def check_streams(
+    app: Application[Any], streams: list[Any], after: Callable[[Any], int] = lambda _: 0,
+    progress: Progress = no_progress,
+) -> tuple[list[str], int]:
+    """The snapshots of these streams (keys as the driver gives them) after version
+    `after(key)` against their events, a batch of streams' snapshots and events read in two
+    queries and decoded together; the problems, and how many snapshots were checked."""
+    database, table = snapshot_store(app) or (None, "")
+    if database is None:
+        return [], 0
+    problems, checked = [], 0
+    for first in range(0, len(streams), STREAMS_PER_READ):
+        some = streams[first:first + STREAMS_PER_READ]
+        since = {UUID(str(key)): after(key) for key in some}
+        snapshots = _decoded(app.snapshots.mapper, database, table, some)  # type: ignore[union-attr]
+        events = _decoded(app.mapper, database, app.recorder.events_table_name, some)
+        for stream, taken in snapshots.items():
+            left = [snapshot for snapshot in taken if snapshot.originator_version > since[stream]]
+            checked += len(left)
+            problems += _check_stream(app, stream, left, events.get(stream, []))
+        progress("snapshots (streams)", first + len(some), len(streams))
+    return problems, checked
+
+
+def stored_events(rows: list[dict[str, Any]]) -> list[StoredEvent]:
+    return [StoredEvent(originator_id=row["originator_id"],
+                        originator_version=row["originator_version"],
+                        topic=row["topic"], state=bytes(row["state"])) for row in rows]
 
 
 def _decoded(
@@ -59,11 +88,8 @@ def _decoded(
         " WHERE originator_id IN (" + ", ".join(["%s"] * len(streams)) + ")"
         " ORDER BY originator_id, originator_version", streams,
     )
-    stored = [StoredEvent(originator_id=row["originator_id"],
-                          originator_version=row["originator_version"],
-                          topic=row["topic"], state=bytes(row["state"])) for row in rows]
     by_stream: dict[UUID, list[Any]] = {}
-    for event in mapper.to_domain_events(stored):
+    for event in mapper.to_domain_events(stored_events(rows)):
         by_stream.setdefault(event.originator_id, []).append(event)
     return by_stream
 
@@ -85,13 +111,24 @@ def _check_stream(
                             f" {snapshot.originator_version}: no such version")
             continue
         erased = erased_before or is_erased(snapshot)
-        personal = PERSONAL_STATE.get(type(replayed).__name__, {}) if erased else {}
-        expected = _current(type(replayed), type(snapshot).take(replayed).state)
-        stored = _current(type(replayed), snapshot.state)
-        if _comparable(app, expected, personal) != _comparable(app, stored, personal):
+        cls = type(replayed)
+        personal = PERSONAL_STATE.get(cls.__name__, {}) if erased else {}
+        expected = comparable(app, cls, type(snapshot).take(replayed).state, personal)
+        if expected != comparable(app, cls, snapshot.state, personal):
             problems.append(f"snapshot of stream {stream} at version"
                             f" {snapshot.originator_version}: differs from its events")
     return problems
+
+
+def comparable(
+    app: Application[Any], cls: type, state: dict[str, Any], leave_out: Any
+) -> bytes:
+    """An aggregate's state as this release loads it, encoded, without `leave_out`: personal
+    attributes cannot be compared once erased (the events' placeholders and the snapshot's
+    differ in kind); every other attribute still must agree."""
+    current = _current(cls, state)
+    kept = {k: v for k, v in current.items() if k not in leave_out}
+    return app.mapper.transcoder.encode(dict(sorted(kept.items())))
 
 
 def _current(cls: type, state: dict[str, Any]) -> dict[str, Any]:
@@ -103,10 +140,3 @@ def _current(cls: type, state: dict[str, Any]) -> dict[str, Any]:
         getattr(cls, f"upcast_v{version}_v{version + 1}")(state)
         version += 1
     return state
-
-
-def _comparable(app: Application[Any], state: dict[str, Any], leave_out: Any) -> bytes:
-    # Personal attributes cannot be compared once erased (the events' placeholders and the
-    # snapshot's differ in kind); every other attribute still must agree.
-    kept = {k: v for k, v in state.items() if k not in leave_out}
-    return app.mapper.transcoder.encode(dict(sorted(kept.items())))

@@ -11,11 +11,19 @@ import getpass
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from adapters.audit_chain import ChainReport, verify_chain
-from adapters.audit_replay import READ_MODELS, Verification, compare, replay, verify_read_models
+from adapters.audit_replay import (
+    READ_MODELS,
+    Feed,
+    Verification,
+    compare,
+    replay,
+    verify_read_models,
+)
 from adapters.audit_since import verify_since
+from adapters.audit_snapshot_watch import SnapshotWatch
 from adapters.audit_snapshots import verify_snapshots
 from adapters.audit_walk import WalkReport, walk
 from adapters.database import Database
@@ -48,51 +56,97 @@ def verify_everything(
         views.pop(rebuild.name, None)
         problems.append(f"read model {rebuild.name}: version {rebuild.version} is being built;"
                         " `flask --app app db upgrade` finishes it")
-    chain, head = _chain_and_tree(s, "audit_tree" in rebuilding, say, progress)
-    problems += chain.problems
-    try:
-        problems += verify_snapshots(s.lifecycle, say=say, progress=progress)
-    except Exception as error:  # a tampered event may not even decode: say so, do not crash
-        problems.append(f"snapshot check failed: {type(error).__name__}: {error}")
-    try:
-        result = verify_read_models(s.lifecycle, views, say=say, progress=progress, head=head)
-        problems += result.differences
-        summary = (f"replayed up to position {result.head}; "
-                   f"{sum(result.read_models.values())} rows compared")
-    except Exception as error:  # as above
-        problems.append(f"replay failed: {type(error).__name__}: {error}")
-        summary = "replay failed"
-    say(f"{chain.checked} events chained; {summary}; "
+    if "audit_tree" in rebuilding:
+        checked, found, summary = _apart(s, views, say, progress)
+    else:
+        checked, found, summary = _in_one_read(s, views, say, progress)
+    problems += found
+    say(f"{checked} events chained; {summary}; "
         + ("everything agrees" if not problems else f"{len(problems)} problem(s)"))
     record_run(s.database, VerificationRun(
-        started_at, s.clock(), "ok" if not problems else "problems", chain.checked,
+        started_at, s.clock(), "ok" if not problems else "problems", checked,
         len(problems), problems[:FIRST_PROBLEMS], run_by or f"cli:{_os_user()}",
     ))
     return problems
 
 
-def _chain_and_tree(
-    s: Services, tree_rebuilding: bool, say: Callable[[str], None], progress: Progress
-) -> tuple[ChainReport, int]:
-    """Every event's chain link and audit index hash, and the tree's every leaf and subtree
-    recomputed from the events and compared with the stored rows, in one read of the log
-    (audit_walk.py); the problems are the report's. The run covers the log as the tree holds
-    it once caught up: what is recorded meanwhile is the next run's. With the tree's new
-    version being built, the chain alone."""
-    if tree_rebuilding:
-        chain = verify_chain(s.lifecycle, s.audit, say=say, progress=progress)
-        return chain, s.lifecycle.recorder.max_notification_id() or 0
-    s.audit_proofs.catch_up(s.lifecycle)
+def _in_one_read(
+    s: Services, views: dict[str, Any], say: Callable[[str], None], progress: Progress
+) -> tuple[int, list[str], str]:
+    """The log read once: each batch walked (chain, audit index hashes, the tree's leaves
+    and subtrees: audit_walk.py), then decoded once for the fresh read models and the
+    snapshot check (audit_snapshot_watch.py). The run covers the log as the tree holds it
+    once caught up: what is recorded meanwhile is the next run's. The events chained, the
+    problems (chain and tree, snapshots, read models) and the summary of the replay."""
+    behind = []
+    try:
+        s.audit_proofs.catch_up(s.lifecycle)
+    except Exception as error:  # a tampered event may not decode: the walk names it
+        behind.append(f"audit tree: not brought up to date: {type(error).__name__}: {error}")
     n = s.audit_tree.size()
     head = (s.audit_tree.position(n - 1) or 0) if n else 0
-    while catch_up(s.lifecycle, AuditIndex(s.audit), stop=head):
-        pass
-    report = WalkReport(head_size=n)
-    walk(s, report, after=0, head=head, progress=progress)
-    report.chain.problems = report.problems  # the chain's, the tree's, in the log's order
-    say(f"hash chain and tree: {report.chain.checked} events in {len(report.chain.versions)}"
-        f" streams and {n} leaves checked")
-    return report.chain, head
+    try:
+        while catch_up(s.lifecycle, AuditIndex(s.audit), stop=head):
+            pass
+    except Exception as error:  # as above
+        behind.append(f"audit index: not brought up to date: {type(error).__name__}: {error}")
+    report, watch = WalkReport(head_size=n, problems=behind), SnapshotWatch(s.lifecycle)
+    failed: list[Exception] = []
+
+    def fill(projections: list[Any]) -> None:
+        feed = Feed(s.lifecycle, projections, also=watch.see)
+
+        def each_batch(notifications: Any) -> None:
+            if not failed:  # a tampered event may not even decode: the walk goes on
+                try:
+                    feed(notifications)
+                except Exception as error:
+                    failed.append(error)
+
+        walk(s, report, after=0, head=head, progress=progress, each_batch=each_batch)
+        say(f"hash chain and tree: {report.chain.checked} events in"
+            f" {len(report.chain.versions)} streams and {n} leaves checked")
+        if failed:
+            raise failed[0]
+
+    replayed, summary = _replayed(s, views, say, progress, head, fill)
+    try:
+        if failed:  # the watch saw the events up to the batch that failed only
+            snapshots = verify_snapshots(s.lifecycle, say=say)
+        else:
+            snapshots = watch.finish()
+            say(f"snapshots: {watch.checked} checked against their events")
+    except Exception as error:  # as above
+        snapshots = [f"snapshot check failed: {type(error).__name__}: {error}"]
+    return report.chain.checked, report.problems + snapshots + replayed, summary
+
+
+def _apart(
+    s: Services, views: dict[str, Any], say: Callable[[str], None], progress: Progress
+) -> tuple[int, list[str], str]:
+    """While the tree's new version is being built: the chain, the snapshots and the other
+    read models, each in a read of its own."""
+    chain = verify_chain(s.lifecycle, s.audit, say=say, progress=progress)
+    problems = chain.problems
+    try:
+        problems += verify_snapshots(s.lifecycle, say=say, progress=progress)
+    except Exception as error:  # a tampered event may not even decode: say so, do not crash
+        problems.append(f"snapshot check failed: {type(error).__name__}: {error}")
+    replayed, summary = _replayed(s, views, say, progress, None, None)
+    return chain.checked, problems + replayed, summary
+
+
+def _replayed(
+    s: Services, views: dict[str, Any], say: Callable[[str], None], progress: Progress,
+    head: int | None, fill: Any,
+) -> tuple[list[str], str]:
+    try:
+        result = verify_read_models(s.lifecycle, views, say=say, progress=progress, head=head,
+                                    fill=fill)
+    except Exception as error:  # as above
+        return [f"replay failed: {type(error).__name__}: {error}"], "replay failed"
+    return result.differences, (f"replayed up to position {result.head}; "
+                                f"{sum(result.read_models.values())} rows compared")
 
 
 def verify_since_checkpoint(

@@ -7,6 +7,7 @@ with the stored row. The tree is never rebuilt: what it takes is a few subtrees 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -33,12 +34,13 @@ class WalkReport:
 
 def walk(
     s: Services, report: WalkReport, after: int, head: int, root: bytes | None = None,
-    progress: Progress = no_progress,
+    progress: Progress = no_progress, each_batch: Callable[[Sequence[Any]], None] | None = None,
 ) -> None:
     """Every event after position `after` (the last of the first `report.size` leaves) up
     to `head`, once: its chain link, its hash against the audit index, its leaf and the
     subtrees it completes against the stored tree. `root`: the first leaves' root as the
-    auditor's checkpoint gives it, which today's root, recomputed, must extend."""
+    auditor's checkpoint gives it, which today's root, recomputed, must extend. `each_batch`
+    is given each batch of stored events once checked (the full run replays them)."""
     app, tree, chain = s.lifecycle, s.audit_tree, report.chain
     m = report.size
     frontier = tree.subtrees(merkle.decompose(0, m))  # what leaf m onwards hang from
@@ -74,8 +76,10 @@ def walk(
         if leaves_agree:
             report.problems.extend(_nodes_agree(tree, m + chain.checked - len(entries), entries,
                                                 frontier))
+        if each_batch is not None:
+            each_batch(notifications)
         start = last + 1
-        progress("hash chain and tree (events)", last, head)
+        progress("events", last, head)
     # Past the store's last event, the index and the tree may still know some it lost.
     recorded, leaves = s.audit.recorded_hashes(start, head), _stored_leaves(tree, start, head)
     leaves_seen += len(leaves)
