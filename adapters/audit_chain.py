@@ -10,7 +10,7 @@ from uuid import UUID
 
 from eventsourcing.application import Application
 
-from adapters.event_store import as_uuid, event_hash, previous_hash
+from adapters.event_store import PREVIOUS, as_uuid, event_hash, previous_hash
 from adapters.progress import Progress, no_progress
 from projections.audit import AuditView
 
@@ -49,16 +49,17 @@ def verify_chain(
 
 def check_link(
     stored: Any, report: ChainReport, hashes: dict[UUID, str],
-    recorded: dict[int, dict[str, Any]], indexed: int,
+    recorded: dict[int, dict[str, Any]], indexed: int, event: Any = None,
 ) -> list[str]:
     """One event of the walk: its place in its stream, its link to its predecessor, its hash
-    against the audit index's record (taken out of `recorded`); the problems, naming it."""
+    against the audit index's record (taken out of `recorded`); the problems, naming it.
+    `event`: the same stored event decoded, whose hash and link are then taken as made."""
     stream, version = as_uuid(stored.originator_id), stored.originator_version
     problems: list[str] = []
-    digest = event_hash(stored)
+    digest = event_hash(stored) if event is None else event._hash
     prior = report.versions.get(stream, 0)
     try:
-        link = previous_hash(stored)
+        link = previous_hash(stored) if event is None else getattr(event, PREVIOUS)
     except ValueError as error:
         problems.append(f"{named(stored)}: unreadable ({error})")
     else:

@@ -158,7 +158,8 @@ class Feed:
         # Bound once: functools' singledispatchmethod builds a wrapper at each access.
         self.handlers = [(projection.name, projection.process_event) for projection in projections]
 
-    def __call__(self, notifications: Sequence[Any]) -> None:
+    def __call__(self, notifications: Sequence[Any]) -> list[Any]:
+        """The batch decoded, applied, shown; the events decoded."""
         events = decoded(self.app, notifications)
         with ExitStack() as batches:
             for projection in self.projections:
@@ -168,6 +169,7 @@ class Feed:
                     process(event, Tracking(name, notification.id))
         if self.also is not None:
             self.also([notification.originator_id for notification in notifications], events)
+        return events
 
 
 def compare(

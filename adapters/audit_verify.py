@@ -96,12 +96,13 @@ def _in_one_read(
     def fill(projections: list[Any]) -> None:
         feed = Feed(s.lifecycle, projections, also=watch.see)
 
-        def each_batch(notifications: Any) -> None:
+        def each_batch(notifications: Any) -> list[Any] | None:
             if not failed:  # a tampered event may not even decode: the walk goes on
                 try:
-                    feed(notifications)
+                    return feed(notifications)
                 except Exception as error:
                     failed.append(error)
+            return None
 
         walk(s, report, after=0, head=head, progress=progress, each_batch=each_batch)
         say(f"hash chain and tree: {report.chain.checked} events in"

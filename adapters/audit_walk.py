@@ -34,13 +34,16 @@ class WalkReport:
 
 def walk(
     s: Services, report: WalkReport, after: int, head: int, root: bytes | None = None,
-    progress: Progress = no_progress, each_batch: Callable[[Sequence[Any]], None] | None = None,
+    progress: Progress = no_progress,
+    each_batch: Callable[[Sequence[Any]], Sequence[Any] | None] | None = None,
 ) -> None:
     """Every event after position `after` (the last of the first `report.size` leaves) up
     to `head`, once: its chain link, its hash against the audit index, its leaf and the
     subtrees it completes against the stored tree. `root`: the first leaves' root as the
     auditor's checkpoint gives it, which today's root, recomputed, must extend. `each_batch`
-    is given each batch of stored events once checked (the full run replays them)."""
+    is given each batch of stored events first (the full run decodes and replays them): the
+    events it answers decoded are checked by the hashes and links decoding read, a batch it
+    answers None for by the stored bytes."""
     app, tree, chain = s.lifecycle, s.audit_tree, report.chain
     m = report.size
     frontier = tree.subtrees(merkle.decompose(0, m))  # what leaf m onwards hang from
@@ -54,9 +57,11 @@ def walk(
         leaves = _stored_leaves(tree, start, last)
         leaves_seen += len(leaves)
         seed_predecessors(app, notifications, chain, hashes)
+        events = each_batch(notifications) if each_batch is not None else None
         entries = []
-        for stored in notifications:
-            chain.problems.extend(check_link(stored, chain, hashes, recorded, indexed))
+        for number, stored in enumerate(notifications):
+            event = events[number] if events is not None else None
+            chain.problems.extend(check_link(stored, chain, hashes, recorded, indexed, event))
             entry = bytes.fromhex(hashes[as_uuid(stored.originator_id)])  # its hash, just made
             entries.append(entry)
             leaf = leaves.pop(stored.id, None)
@@ -76,8 +81,6 @@ def walk(
         if leaves_agree:
             report.problems.extend(_nodes_agree(tree, m + chain.checked - len(entries), entries,
                                                 frontier))
-        if each_batch is not None:
-            each_batch(notifications)
         start = last + 1
         progress("events", last, head)
     # Past the store's last event, the index and the tree may still know some it lost.

@@ -149,7 +149,7 @@ class ProtectedMapper(Mapper[UUID]):
 
     def _domain_event(self, stored_event: StoredEvent, state: dict[str, Any]) -> Any:
         cls = resolve_topic(stored_event.topic)
-        state.pop(PREVIOUS, None)
+        previous = state.pop(PREVIOUS, None)
         stream = as_uuid(stored_event.originator_id)
         if cls.__qualname__ == "Snapshot":  # an aggregate's state, upcast when it is loaded
             erased_as = PERSONAL_STATE.get(state["topic"].rsplit(":", 1)[-1], {})
@@ -165,7 +165,9 @@ class ProtectedMapper(Mapper[UUID]):
             version += 1
         if erased:
             state["_erased"] = True
-        state["_hash"] = event_hash(stored_event)
+        # The chain's bookkeeping, kept beside the fields (`audit verify` reads it from the
+        # decoded events rather than parse and hash the stored bytes a second time).
+        state["_hash"], state[PREVIOUS] = event_hash(stored_event), previous
         event = object.__new__(cls)
         object.__setattr__(event, "__dict__", state)
         return event
