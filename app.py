@@ -4,10 +4,7 @@ the services that bootstrap.py wires (the composition root, shared with the work
 from __future__ import annotations
 
 import logging
-import sys
 import time
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import click
@@ -17,7 +14,6 @@ from flask.cli import AppGroup
 from flask_wtf.csrf import CSRFProtect
 
 from adapters import logs, metrics
-from adapters.directory import DirectoryImportError
 from adapters.http import (
     Api,
     audit,
@@ -31,14 +27,14 @@ from adapters.http import (
     portal,
     support,
 )
+from adapters.http.commands import audit_cli, cli_services, directory_cli, staff_cli
 from adapters.http.errors import register_error_handlers
 from adapters.http.headers import register_security_headers
 from adapters.http.limits import make_limiter
 from adapters.http.pages import register_pages
 from adapters.http.schemas import ErrorSchema
 from adapters.settings import Settings, SettingsError
-from adapters.staff_tokens import ROLES, TOKEN_DAYS_DEFAULT, TOKEN_DAYS_MAX
-from bootstrap import Services, bootstrap
+from bootstrap import bootstrap
 from domain.ports import Clock, utc_now
 from workers.background import Background
 
@@ -158,134 +154,6 @@ def public_url(settings: Settings) -> str:
     return settings.portal_url
 
 
-def _services() -> Services:
-    from flask import current_app
-
-    return current_app.extensions["accounts"]
-
-
-@click.group("directory", cls=AppGroup, help="The member directory (eligibility reference).")
-def directory_cli() -> None:
-    pass
-
-
-@directory_cli.command("import", help="Import a directory CSV: all rows or none.")
-@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def directory_import(csv_file: Path) -> None:
-    try:
-        text = csv_file.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        click.echo(f"{csv_file}: le fichier n'est pas en UTF-8", err=True)
-        sys.exit(1)
-    try:
-        count = _services().directory.import_csv(text)
-    except DirectoryImportError as error:
-        for line, problem in error.problems:
-            click.echo(f"{csv_file}:{line}: {problem}", err=True)
-        click.echo(f"aucune ligne importée ({len(error.problems)} erreur(s))", err=True)
-        sys.exit(1)
-    click.echo(f"{count} ligne(s) importée(s)")
-
-
-@click.group("staff", cls=AppGroup, help="Staff members and their tokens.")
-def staff_cli() -> None:
-    pass
-
-
-@staff_cli.command("create", help="Create a token for NAME; the last line of output is the token.")
-@click.argument("name")
-@click.option("--role", type=click.Choice(ROLES), required=True)
-@click.option(
-    "--expires-in", "days", type=click.IntRange(1, TOKEN_DAYS_MAX), default=TOKEN_DAYS_DEFAULT,
-    show_default=True, metavar="DAYS", help=f"Days until it expires, at most {TOKEN_DAYS_MAX}.",
-)
-def staff_create(name: str, role: str, days: int) -> None:
-    try:
-        token = _services().staff_tokens.create(name, role, days)
-    except ValueError as error:
-        click.echo(str(error), err=True)
-        sys.exit(2)
-    # Standard output is the answer alone, for `| tail -1` or `$(…)`; the rest is for people.
-    click.echo(
-        f"Jeton créé pour {name} (rôle {role}, valable {days} jour(s)). Il ne sera plus affiché :",
-        err=True,
-    )
-    click.echo(token)
-
-
-@staff_cli.command("list", help="One line per token: name, role, dates, revoked or not.")
-def staff_list() -> None:
-    now = _services().clock()
-    for token in _services().staff_tokens.list_tokens():
-        state = (
-            "revoked" if token.revoked_at is not None
-            else "expired" if token.expires_at <= now
-            else "active"
-        )
-        last_used = _utc(token.last_used_at) if token.last_used_at is not None else "never"
-        click.echo("\t".join([
-            token.name, token.role, f"created {_utc(token.created_at)}",
-            f"expires {_utc(token.expires_at)}", f"last used {last_used}", state,
-        ]))
-
-
-@staff_cli.command("revoke", help="Every token of NAME stops working at once, in every process.")
-@click.argument("name")
-def staff_revoke(name: str) -> None:
-    count = _services().staff_tokens.revoke(name)
-    if count == 0:
-        click.echo(f"aucun jeton au nom de {name}", err=True)
-        sys.exit(1)
-    click.echo(f"{count} jeton(s) de {name} révoqué(s)")
-
-
-def _utc(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-@click.group("audit", cls=AppGroup, help="Checks for auditors.")
-def audit_cli() -> None:
-    pass
-
-
-@audit_cli.command(
-    "verify", help="Check the hash chain, replay the history into fresh read models, compare."
-)
-@click.option(
-    "--since", "since", type=click.Path(exists=True, dir_okay=False), default=None,
-    metavar="FILE", help="A checkpoint saved earlier: check that the log extends it, then"
-    " verify only the events after it.",
-)
-def audit_verify(since: str | None) -> None:
-    from adapters.audit_verify import verify_everything, verify_since_checkpoint
-    from adapters.progress import ProgressBars
-
-    s = _services()
-    s.projections.stop()  # this command brings the live read models up to date itself
-    if since is not None:
-        note = Path(since).read_text(encoding="utf-8")
-        problems = verify_since_checkpoint(s, note, say=click.echo)
-    else:
-        with ProgressBars() as progress:
-            problems = verify_everything(s, say=progress.say, progress=progress)
-    for problem in problems:
-        click.echo(f"PROBLEM {problem}", err=True)
-    sys.exit(0 if not problems else 1)
-
-
-@audit_cli.command(
-    "checkpoint", help="Sign the whole log, publish the checkpoint if it is new, print it."
-)
-def audit_checkpoint() -> None:
-    s = _services()
-    s.projections.stop()  # the tree is brought up to the log's head here, then signed
-    s.audit_proofs.catch_up(s.lifecycle)
-    # Published as the periodic job would, so that a checkpoint handed to a third party
-    # can always be proved consistent with the later ones the service keeps.
-    s.audit_proofs.publish(s.clock())
-    click.echo(s.audit_proofs.checkpoint().note, nl=False)
-
-
 @click.group("db", cls=AppGroup, help="The database: schema and read models.")
 def db_cli() -> None:
     pass
@@ -300,7 +168,7 @@ def db_upgrade() -> None:
     from workers.runner_lock import runner_lock
     from workers.upgrade import finish_rebuilds
 
-    s = _services()  # its start-up migrated the tables, under the schema lock
+    s = cli_services()  # its start-up migrated the tables, under the schema lock
     before = s.migrated_from
     click.echo(f"tables: revision {head()}" + (
         "" if before == head() else f" (was {before or 'the release before migrations'})"
@@ -316,7 +184,7 @@ def db_upgrade() -> None:
 def db_downgrade(revision: str) -> None:
     from adapters.schema import downgrade
 
-    s = _services()
+    s = cli_services()
     if revision in ("0001", "base"):  # below read model versions: all of them were at 1
         for name in s.read_models.empty_newer_than(1):
             click.echo(f"read model {name}: emptied, for the older release to rebuild")
