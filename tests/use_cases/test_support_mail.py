@@ -60,6 +60,17 @@ def test_an_e_mail_update_is_acknowledged_at_the_new_address(world, mail):
     assert mail.email_to_send(request_id, 1).email == "neuve@example.org"
 
 
+def test_an_acknowledgement_sent_after_the_address_changed_goes_to_the_new_one(world, mail):
+    """The worker may reach the acknowledgement after an agent accepted the update: the
+    account's address as it is then, never one the account no longer has."""
+    account, _ = world.registered()
+    request_id = world.cases.support.submit_support_request(form(
+        kind="email_update", identifier=account.identifier,
+    ))
+    world.cases.support.decide_request(request_id, True, "alice", "vu", "neuve@example.org")
+    assert mail.email_to_send(request_id, 1).email == "neuve@example.org"
+
+
 def test_nobody_to_tell_means_no_acknowledgement_is_even_due(world, mail):
     request_id = world.cases.support.submit_support_request(form())
     assert world.store.support_request(request_id).acknowledge is False
