@@ -58,3 +58,10 @@ def give_own_password(services: Any, account_id: UUID, password_hash: str) -> No
     account = services.lifecycle.account(account_id)
     account.change_password(password_hash, services.clock())
     services.lifecycle.save(account)
+
+
+def write_report(lines: list[str], output: str) -> None:
+    """A bench's Markdown report, to its file and to the terminal."""
+    report = "\n".join(lines) + "\n"
+    Path(output).write_text(report, encoding="utf-8")
+    print(report)

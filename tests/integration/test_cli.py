@@ -104,6 +104,24 @@ def test_a_file_that_is_not_utf8_exits_one_without_importing(runner, services, t
     assert services.directory.find("M2000001") is None
 
 
+def test_a_byte_that_is_not_utf8_far_into_the_file_imports_none_of_the_rows_before_it(
+    runner, services, tmp_path
+):
+    """The file is read as it is imported: the rows taken before the bad byte are undone."""
+    path = tmp_path / "late-latin1.csv"
+    rows = [f"M2{n:06d},Durand,Paul,1980-01-01,,,,,," for n in range(5_000)]
+    path.write_bytes(
+        "\n".join([HEADER, *rows]).encode() + "\nM3000001,Hélène,Paul,1980-01-01,,,,,,\n"
+        .encode("latin-1")
+    )
+
+    result = runner.invoke(args=["directory", "import", str(path)])
+
+    assert result.exit_code == 1
+    assert result.stderr == f"{path}: le fichier n'est pas en UTF-8\n"
+    assert services.directory.find("M2000000") is None
+
+
 def test_a_missing_file_exits_non_zero(runner, tmp_path):
     result = runner.invoke(args=["directory", "import", str(tmp_path / "absent.csv")])
 
