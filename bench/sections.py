@@ -20,7 +20,7 @@ from aiosmtpd.controller import Controller
 from adapters.hashing import BcryptHasher
 from bench import bulk, wrk
 from bench.account_load import account_with
-from bench.audit_verify import rate, read_log
+from bench.audit_verify import read_log, seconds
 from bench.big_database import big_database
 from bench.common import bench_settings, timed_ms
 from bench.layout import (
@@ -280,6 +280,11 @@ def sign_in_token(url: str, identifier: str) -> str:
         data=json.dumps({"identifier": identifier, "password": PASSWORD}).encode())
     with urllib.request.urlopen(request, timeout=30) as response:
         return json.load(response)["token"]
+
+
+def rate(events: int, operation: Callable[[], object]) -> float:
+    """Events per second of the operation over `events` events."""
+    return events / seconds(operation)
 
 
 def rebuild(lifecycle, projection) -> None:
