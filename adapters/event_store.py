@@ -101,7 +101,11 @@ class ProtectedMapper(Mapper[UUID]):
     def _sealing_key(self, subject: UUID) -> tuple[str, bytes]:
         memo = self._saving.keys
         if subject not in memo:
-            memo[subject] = self.keys.sealing_key(subject, self._new_keys())
+            new = self._new_keys()
+            made = len(new.keys)
+            memo[subject] = self.keys.sealing_key(subject, new)
+            if len(new.keys) == made:  # found, not made: the save checks it is still there
+                new.sealed_with.add(memo[subject][0])
         return memo[subject]
 
     def _subject_of(self, stream: UUID) -> UUID | None:

@@ -50,9 +50,27 @@ class NewKeys:
     # (lookup, subject) a member number now finds; subjects nothing finds any longer.
     lookups: list[tuple[str, str]] = field(default_factory=list)
     retired: list[str] = field(default_factory=list)
+    # The keys that already existed and sealed something in the save: an erasure may destroy
+    # one between the read that found it and the save's commit (keys_still_there).
+    sealed_with: set[str] = field(default_factory=set)
 
     def __bool__(self) -> bool:
-        return bool(self.keys or self.links or self.lookups or self.retired)
+        return bool(self.keys or self.links or self.lookups or self.retired or self.sealed_with)
+
+    def keys_still_there(self) -> tuple[str, list[str]]:
+        """The check the save's transaction makes, as (SQL, parameters): the rows of the keys
+        it sealed with, locked until it commits. A row missing means an erasure destroyed the
+        key meanwhile, and the save is retried (sealing then under the subject's key of now);
+        a row found holds the erasure's DELETE back until the save commits, so its events
+        come before the erasure in the log. Without it, an agent's note sealed with a key that
+        was destroyed before the note's save committed stood after the erasure: unreadable in
+        the log, yet in clear in a read model whose process still had the key in its cache."""
+        keys = sorted(self.sealed_with)
+        return (
+            "SELECT key_id FROM personal_keys WHERE key_id IN ("  # noqa: S608  (placeholders)
+            + ", ".join(["%s"] * len(keys)) + ") FOR SHARE",
+            keys,
+        )
 
     def statements(self) -> list[tuple[str, Sequence[Any]]]:
         """(SQL with %s placeholders, parameters), a statement per table."""

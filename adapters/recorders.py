@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 
@@ -25,6 +25,11 @@ class PostgresRecorder(PostgresApplicationRecorder):
         if new_keys:
             for sql, params in new_keys.statements():
                 curs.execute(sql, params)
+            if new_keys.sealed_with:
+                # Before the insert locks the events table: a read of a few rows (a sync of
+                # the pipeline), made only by the saves that seal personal data.
+                curs.execute(*new_keys.keys_still_there())
+                _check_found(curs.fetchall(), new_keys)
         super()._insert_events(curs, stored_events, **kwargs)
 
 
@@ -36,4 +41,18 @@ class SQLiteRecorder(SQLiteApplicationRecorder):
         if new_keys:
             for sql, params in new_keys.statements():
                 c.execute(sql.replace("%s", "?"), params)
-        return super()._insert_events(c, stored_events, **kwargs)
+        inserted = super()._insert_events(c, stored_events, **kwargs)
+        if new_keys and new_keys.sealed_with:
+            # After the insert: the transaction holds the database's write lock from its first
+            # write, so this read sees every erasure committed before it, and none can
+            # commit before it ends. (SQLite has no FOR SHARE: the lock is the database's.)
+            sql, params = new_keys.keys_still_there()
+            c.execute(sql.removesuffix(" FOR SHARE").replace("%s", "?"), params)
+            _check_found(c.fetchall(), new_keys)
+        return inserted
+
+
+def _check_found(rows: Sequence[Any], new_keys: NewKeys) -> None:
+    if len(rows) < len(new_keys.sealed_with):
+        # The library's error for a save that lost a race: the use case is run again.
+        raise IntegrityError("a key this save sealed with was destroyed before it committed")
