@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 
+from adapters.text_hygiene import has_control_characters
+
 COLUMNS = [
     "member_number", "last_name", "first_name", "birth_date", "health_contract_id",
     "health_contract_type", "health_role", "principal_member_number", "relation", "retirement",
@@ -102,6 +104,13 @@ class _Checks:
             found.append(born)
         if contract or any(row[5:9]):
             found += _check_health(row)
+        # A name or contract id with a control or format character (a NUL, which PostgreSQL's
+        # text refuses, a line break, a bidi override) is a bad row, as in the API's input
+        # hygiene; the precise check only for text that is not all printable.
+        if not (last.isprintable() and first.isprintable() and contract.isprintable()) and any(
+            has_control_characters(text) for text in (last, first, contract)
+        ):
+            found.append("caractères de contrôle ou de mise en forme interdits")
         if found:
             return found
         known = self.members.get(number)

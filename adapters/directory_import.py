@@ -76,7 +76,8 @@ BATCH = 10_000
 
 def import_postgresql(cursor: Cursor, read: Reader) -> ReadDirectory:
     cursor.execute(LOCK)
-    cursor.execute("SELECT EXISTS (SELECT 1 FROM directory_members) AS filled")
+    cursor.execute("SELECT EXISTS (SELECT 1 FROM directory_members)"
+                   " OR EXISTS (SELECT 1 FROM directory_coverages) AS filled")
     # The first import goes straight into the tables (no row to update, and nothing is
     # committed unless every row is good); later ones through the staging tables.
     members, coverages = "directory_members", "directory_coverages"

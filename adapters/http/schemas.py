@@ -11,15 +11,8 @@ from email_validator import EmailNotValidError, validate_email
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from adapters.http.errors import STATUS
+from adapters.text_hygiene import FORBIDDEN_CATEGORIES, has_control_characters
 
-# Cc: C0 and C1 controls. Cf: format characters, among them the bidirectional overrides and
-# isolates (U+202A-U+202E, U+2066-U+2069) that make a name or a message read, in the console or
-# in an e-mail, otherwise than it is stored, and the invisible ones (U+200B, U+00AD, U+FEFF).
-# Zl, Zp: the line and paragraph separators.
-FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
-# ZWNJ and ZWJ are Cf, but some scripts need one inside a word: ZWNJ in Persian names
-# (Alizadeh is علی, ZWNJ, زاده), ZWJ after a virama in Devanagari or Sinhala conjuncts.
-JOINERS = frozenset({"\u200c", "\u200d"})
 CONTROL_CHARACTERS = "Caractères de contrôle ou de mise en forme interdits."
 
 
@@ -131,21 +124,6 @@ def no_control_characters(value: str) -> None:
         raise ValidationError(CONTROL_CHARACTERS)
 
 
-def has_control_characters(text: str) -> bool:
-    """A control or format character outside the one place a script needs it."""
-    return any(
-        unicodedata.category(c) in FORBIDDEN_CATEGORIES
-        and not (c in JOINERS and _inside_a_word(text, i))
-        for i, c in enumerate(text)
-    )
-
-
-def _inside_a_word(text: str, i: int) -> bool:
-    # Letters or combining marks on both sides: a virama (Mn) comes before the ZWJ of a
-    # Devanagari conjunct. A joiner next to another, a space or an end joins nothing.
-    return 0 < i < len(text) - 1 and all(
-        unicodedata.category(text[j])[0] in "LM" for j in (i - 1, i + 1)
-    )
 
 
 def not_blank(value: str) -> None:

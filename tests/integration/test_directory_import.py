@@ -126,3 +126,23 @@ def test_the_import_tells_how_many_lines_it_has_read_up_to_the_last(services):
     done = [done for _, done, _ in reports]
     assert done == [20_000, 40_000, total]
     assert {t for _, _, t in reports} == {total}
+
+
+@pytest.mark.parametrize("name", ["Le\x00Gall", "Le Gall\u202e", "Le\u2028Gall", "\u200bYann"],
+                         ids=["nul", "bidi-override", "line-separator", "zero-width-space"])
+def test_a_name_with_a_control_or_format_character_is_a_bad_row(services, name):
+    row = PRINCIPAL.replace("Le Gall", name)
+
+    with pytest.raises(DirectoryImportError) as refused:
+        services.directory.import_csv(csv_text(SPOUSE, row))
+
+    assert refused.value.problems == [(3, "caractères de contrôle ou de mise en forme interdits")]
+    assert services.directory.find("M3000002") is None
+
+
+def test_a_joiner_inside_a_word_of_a_name_is_accepted(services):
+    persian = "علی\u200cزاده"  # Alizadeh, with the ZWNJ Persian writes inside the word
+
+    services.directory.import_csv(csv_text(PRINCIPAL.replace("Le Gall", persian)))
+
+    assert services.directory.find("M3000001").last_name == persian
