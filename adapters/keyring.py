@@ -31,6 +31,12 @@ from adapters.database import Database
 # Another process may destroy a key this one has cached: its cached copy opens old events in
 # memory for at most this long. Keys used for sealing are never cached (see sealing_key).
 OPEN_CACHE_SECONDS = 60.0
+# What a process keeps, emptied when full: the members of the last minutes and their streams,
+# a few megabytes. Bounds of 100,000 keys and a million streams kept the memory of every
+# process growing for hours, about a kilobyte per registration each (issue 21's soak,
+# bench/memory_soak.py); an opened key serves a minute only (OPEN_CACHE_SECONDS) anyway.
+KEYS_KEPT = 5_000
+STREAMS_KEPT = 20_000
 NONCE_BYTES = 12
 
 
@@ -157,7 +163,7 @@ class KeyRing:
         row = rows[0]
         key = self._unwrap(key_id, row["wrapped"])
         with self._lock:
-            if len(self._open) > 100_000:
+            if len(self._open) >= KEYS_KEPT:
                 self._open.clear()
             self._open[key_id] = (key, now + OPEN_CACHE_SECONDS, row["subject"])
         return key
@@ -203,7 +209,7 @@ class KeyRing:
             + ", ".join(["%s"] * len(wanted)) + ")", wanted,
         )
         with self._lock:
-            if len(self._open) + len(rows) > 100_000:
+            if len(self._open) + len(rows) > KEYS_KEPT:
                 self._open.clear()
             for row in rows:
                 key = self._unwrap(row["key_id"], row["wrapped"])
@@ -226,7 +232,7 @@ class KeyRing:
 
     def _remember(self, stream_id: str, subject: str) -> None:
         with self._lock:
-            if len(self._subjects) > 1_000_000:
+            if len(self._subjects) >= STREAMS_KEPT:
                 self._subjects.clear()
             self._subjects[stream_id] = subject
 

@@ -37,7 +37,7 @@ from domain.support_request import SupportRequest
 # measured a third less CPU per sign-in than with 50), for one extra write per 10 events.
 SNAPSHOT_EVERY = 10
 ACCOUNT_CACHE = 5000  # accounts kept per process (cached_accounts): a few KB each
-IDENTIFIERS_REMEMBERED = 100_000
+IDENTIFIERS_REMEMBERED = 50_000  # identifier -> account id, about 200 bytes each
 # Optimistic concurrency: a lost race is retried from a fresh load this many times.
 MAX_ATTEMPTS = 8
 # A record that lost `retried`'s every attempt is tried again after a random pause,

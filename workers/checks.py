@@ -80,6 +80,9 @@ class Reconciler:
 
     def __call__(self) -> int:
         now = self.clock()
+        # Work enqueued again longer ago than that may be enqueued once more anyway: what is
+        # forgotten here is only what no longer holds a copy back (kept, it grew for ever).
+        self._enqueued = {k: at for k, at in self._enqueued.items() if now - at < REENQUEUE_EVERY}
         lost = [work for work in self._lost(now - LOST_AFTER) if self._due(work[0], now)]
         for key, enqueue in lost:
             enqueue()
