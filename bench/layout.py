@@ -176,6 +176,11 @@ class Layout:
 def postgres_cpu_seconds() -> float:
     """User and system CPU of every PostgreSQL process on the machine (the server is the
     bench's alone while it runs): the database's share of a request's cost."""
+    return named_cpu_seconds("postgres")
+
+
+def named_cpu_seconds(prefix: str) -> float:
+    """User and system CPU of every process on the machine whose name starts so."""
     ticks, total = os.sysconf("SC_CLK_TCK"), 0.0
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -185,7 +190,7 @@ def postgres_cpu_seconds() -> float:
         except OSError:
             continue
         name, fields = stat.split("(", 1)[1].rsplit(")", 1)
-        if name.startswith("postgres"):
+        if name.startswith(prefix):
             values = fields.split()
             total += (int(values[11]) + int(values[12])) / ticks
     return total

@@ -11,7 +11,11 @@ Sections, in order (each starts and stops what it needs):
   (the million is generated once by bench/bulk.py into a database kept between runs);
 - complete registrations and the credentials e-mail delay in the full layout (gunicorn,
   dramatiq, projection runner, aiosmtpd) at cost 12;
-- projection rebuild against reading the log; account load with 10,000 events against 10.
+- projection rebuild against reading the log; account load with 10,000 events against 10;
+- issue 21's outside-in figures: sign-ins (cost 4 and 12) and complete registrations (cost 4)
+  from 4 closed-loop clients, with the CPU of every process per request.
+Each figure that divides by the bcrypt bound takes it as measured just before and just after
+the figure (the larger), not once at the start.
 `--quick` shortens every load to a few seconds and the big database to 20,000 accounts: a
 check that the bench runs, not figures to keep.
 """
@@ -23,6 +27,7 @@ from pathlib import Path
 
 from bench import wrk
 from bench.layout import ROOT
+from bench.outside_in import outside_in
 from bench.report import report
 from bench.sections import Bench
 
@@ -44,6 +49,8 @@ def main() -> None:
     bench.section("registrations at 1,000 and 1,000,000 accounts", bench.registrations)
     bench.section("complete registrations and e-mail delay", bench.complete_registrations)
     bench.section("projection rebuild and account load", bench.rebuild_and_load)
+    bench.section("sign-ins and registrations, 4 closed-loop clients",
+                  lambda: outside_in(bench))
     command = "make bench" + (" BENCH_ARGS=--quick" if args.quick else "")
     text = report(bench, command)
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)

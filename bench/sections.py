@@ -22,6 +22,7 @@ from bench import bulk, wrk
 from bench.account_load import account_with
 from bench.audit_verify import read_log, seconds
 from bench.big_database import big_database
+from bench.closed_loop import BoundAround
 from bench.common import bench_settings, timed_ms
 from bench.layout import (
     Inbox,
@@ -91,7 +92,7 @@ class Bench:
 
     def sign_ins(self) -> None:
         accounts = 1_000
-        rates, cpu = {}, {}
+        rates, cpu, bounds = {}, {}, {}
         with scratch_database() as url:
             settings = bench_settings(self.tmp, url)
             bootstrap(settings).close()  # the tables
@@ -113,9 +114,10 @@ class Bench:
                     # At cost 12 each of the 8 threads' sign-ins takes about a second of wall
                     # time: the first second of a run answers nothing, so 40 s keep that edge
                     # under 3% of the figure.
-                    load = wrk.run(layout.url, "sign_in", self.seconds(40 if cost == 12 else 15),
-                                   lines=bodies)
-                    layout.settle()
+                    with BoundAround(cost, self.seconds(8)) as bounds[cost]:
+                        load = wrk.run(layout.url, "sign_in",
+                                       self.seconds(40 if cost == 12 else 15), lines=bodies)
+                        layout.settle()
                     self.check(load, f"sign-ins at cost {cost}")
                     rates[cost] = load.ok_per_second
                     cpu[cost] = (layout.cpu_seconds() + postgres_cpu_seconds() - before) * 1000 / (
@@ -128,8 +130,8 @@ class Bench:
                         self.check(me, "/me")
         self.figures += [
             Figure("sign-ins per second through gunicorn (2 workers), cost 12", rates[12], "/s",
-                   f"bcrypt verifications per second at cost 12 on {CORES} cores",
-                   self.bcrypt[12], "≥ 0.95", rates[12] / self.bcrypt[12] >= 0.95),
+                   f"bcrypt verifications per second at cost 12 on {CORES} cores, around it",
+                   bounds[12].limit, "≥ 0.95", rates[12] / bounds[12].limit >= 0.95),
             Figure("sign-ins with ACCOUNTS_BCRYPT_ROUNDS=4: CPU ms per sign-in (API and"
                    " PostgreSQL)", cpu[4], "ms", "the same at cost 12, CPU ms per sign-in",
                    cpu[12], f"{rates[4]:.0f}/s ≥ 240/s", rates[4] >= 240,
@@ -207,7 +209,9 @@ class Bench:
                 port = free_port()
                 env = layout_env(self.tmp, url, REDIS, smtp.port, port,
                                  ACCOUNTS_BCRYPT_ROUNDS="12")
-                with Layout(self.tmp, env, ("web", "worker", "projections")):
+                with Layout(self.tmp, env, ("web", "worker", "projections")), BoundAround(
+                    12, self.seconds(8)
+                ) as bound:
                     result = drive(port, members, 16, inbox)
         finally:
             smtp.stop()
@@ -220,8 +224,8 @@ class Bench:
         self.figures += [
             Figure("complete registrations per second (accepted, e-mail sent), cost 12,"
                    " steady state",
-                   complete, "/s", "the bcrypt bound: hashes per second at cost 12",
-                   self.bcrypt[12], "≥ 0.9", complete / self.bcrypt[12] >= 0.9),
+                   complete, "/s", "the bcrypt bound: hashes per second at cost 12, around it",
+                   bound.limit, "≥ 0.95", complete / bound.limit >= 0.95),
             Figure("credentials e-mail delay p99 under load (s)", percentile(delays, 0.99), "s",
                    "the contract's 10 minutes (s)", 600, "< 1", percentile(delays, 0.99) < 600),
         ]
