@@ -2,9 +2,9 @@
 
 On PostgreSQL the rows go by COPY while the file is read (the server takes them on the other
 core): into the tables themselves on the first import, else into temporary tables, and then
-one statement per table updates the members and contracts that changed and one inserts the
-new ones. The tables are locked against other writers only (SHARE ROW EXCLUSIVE), from the
-start so that no other import fills them meanwhile: registrations read the directory
+one MERGE per table updates the members and contracts that changed and inserts the new ones.
+The tables are locked against other writers only (SHARE ROW EXCLUSIVE), from the start so
+that no other import fills them meanwhile: registrations read the directory
 throughout, and see the new file at once when it commits. Updating only what differs keeps
 the monthly re-import of an unchanged file from rewriting a million rows.
 bench/directory_import.py measures it beside PostgreSQL's own COPY of the same file.

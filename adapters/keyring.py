@@ -63,7 +63,7 @@ class NewKeys:
     def __bool__(self) -> bool:
         return bool(self.keys or self.links or self.lookups or self.retired or self.sealed_with)
 
-    def keys_still_there(self) -> tuple[str, list[str]]:
+    def keys_still_there(self, *, lock: bool = True) -> tuple[str, list[str]]:
         """The check the save's transaction makes, as (SQL, parameters): the rows of the keys
         it sealed with, locked until it commits. A row missing means an erasure destroyed the
         key meanwhile, and the save is retried (sealing then under the subject's key of now);
@@ -74,7 +74,7 @@ class NewKeys:
         keys = sorted(self.sealed_with)
         return (
             "SELECT key_id FROM personal_keys WHERE key_id IN ("  # noqa: S608  (placeholders)
-            + ", ".join(["%s"] * len(keys)) + ") FOR SHARE",
+            + ", ".join(["%s"] * len(keys)) + ")" + (" FOR SHARE" if lock else ""),
             keys,
         )
 

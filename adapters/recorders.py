@@ -46,8 +46,8 @@ class SQLiteRecorder(SQLiteApplicationRecorder):
             # After the insert: the transaction holds the database's write lock from its first
             # write, so this read sees every erasure committed before it, and none can
             # commit before it ends. (SQLite has no FOR SHARE: the lock is the database's.)
-            sql, params = new_keys.keys_still_there()
-            c.execute(sql.removesuffix(" FOR SHARE").replace("%s", "?"), params)
+            sql, params = new_keys.keys_still_there(lock=False)
+            c.execute(sql.replace("%s", "?"), params)
             _check_found(c.fetchall(), new_keys)
         return inserted
 

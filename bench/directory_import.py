@@ -30,13 +30,12 @@ from pathlib import Path
 
 import psycopg
 import redis
-from aiosmtpd.controller import Controller
 
+from bench.closed_loop import SmtpSink
 from bench.common import write_report
 from bench.layout import (
     COLUMNS,
     ROOT,
-    Inbox,
     Layout,
     free_port,
     import_directory,
@@ -139,34 +138,28 @@ class Registrations:
 def service_during_import(path: Path, tmp: str, seconds_before: float) -> dict:
     redis_url = "redis://127.0.0.1:6379/14"
     redis.Redis.from_url(redis_url).flushdb()
-    smtp = Controller(Inbox(), hostname="127.0.0.1", port=free_port())
-    smtp.start()
     registrants = [(f"L{n:07d}", f"Martin{n}", "Camille", date(1950 + n % 50, 1 + n % 12, 1))
                    for n in range(20_000)]
-    try:
-        with scratch_database() as url:
-            env = layout_env(tmp, url, redis_url, smtp.port, free_port(),
-                             ACCOUNTS_BCRYPT_ROUNDS="4")
-            import_directory(tmp, env, registrants)
-            import_seconds(path, env)  # the directory at its size, as before a re-import
-            with Layout(tmp, env, ("web", "worker")) as layout:
-                load = Registrations(layout.port, registrants)
-                clients = [threading.Thread(target=load.client) for _ in range(CLIENTS)]
-                for client in clients:
-                    client.start()
-                time.sleep(2)  # warm-up, not counted
-                load.take()
-                time.sleep(seconds_before)
-                windows = {"before": load.take()}
-                took = {}
-                for nice in (0, 10):
-                    took[nice] = import_seconds(path, env, nice)
-                    windows[f"during, import at nice {nice}"] = load.take()
-                load.running = False
-                for client in clients:
-                    client.join()
-    finally:
-        smtp.stop()
+    with SmtpSink() as smtp, scratch_database() as url:
+        env = layout_env(tmp, url, redis_url, smtp.port, free_port(), ACCOUNTS_BCRYPT_ROUNDS="4")
+        import_directory(tmp, env, registrants)
+        import_seconds(path, env)  # the directory at its size, as before a re-import
+        with Layout(tmp, env, ("web", "worker")) as layout:
+            load = Registrations(layout.port, registrants)
+            clients = [threading.Thread(target=load.client) for _ in range(CLIENTS)]
+            for client in clients:
+                client.start()
+            time.sleep(2)  # warm-up, not counted
+            load.take()
+            time.sleep(seconds_before)
+            windows = {"before": load.take()}
+            took = {}
+            for nice in (0, 10):
+                took[nice] = import_seconds(path, env, nice)
+                windows[f"during, import at nice {nice}"] = load.take()
+            load.running = False
+            for client in clients:
+                client.join()
     return {"windows": windows, "import": took}
 
 

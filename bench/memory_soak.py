@@ -25,14 +25,13 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import redis
-from aiosmtpd.controller import Controller
 
 from adapters.hashing import BcryptHasher
 from bench import bulk, wrk
+from bench.closed_loop import SmtpSink
 from bench.common import bench_settings, write_report
 from bench.layout import (
     ROOT,
-    Inbox,
     Layout,
     free_port,
     import_directory,
@@ -160,38 +159,33 @@ def main() -> None:
     seconds = args.minutes * 60
     redis_url = "redis://127.0.0.1:6379/13"
     redis.Redis.from_url(redis_url).flushdb()
-    smtp = Controller(Inbox(), hostname="127.0.0.1", port=free_port())
-    smtp.start()
     count = int(args.rate * seconds * 1.05) + 10
     members = [(f"S{n:07d}", f"Soak{n}", "Camille", date(1940, 1, 1) + timedelta(days=n % 20000))
                for n in range(count)]
     samples: dict[str, list[tuple[float, float]]] = {}
-    with tempfile.TemporaryDirectory() as tmp, scratch_database() as url:
-        try:
-            settings = bench_settings(tmp, url)
-            bootstrap(settings).close()  # the tables
-            readers = bulk.generate(settings, url, 1000, BcryptHasher(4).hash(PASSWORD))
-            env = layout_env(tmp, url, redis_url, smtp.port, free_port(),
-                             ACCOUNTS_BCRYPT_ROUNDS="4")
-            import_directory(tmp, env, members)
-            with Layout(tmp, env, ENTRIES) as layout:
-                tokens = [sign_in_token(layout.url, i) for i in readers]
-                running = threading.Event()
-                running.set()
-                started = time.monotonic()
-                sampler = threading.Thread(
-                    target=sample, args=(layout, samples, started, running), daemon=True)
-                sampler.start()
-                reads: list[wrk.Load] = []
-                reader = threading.Thread(target=lambda: reads.append(wrk.run(
-                    layout.url, "me", int(seconds), connections=2, lines=tokens)))
-                reader.start()
-                statuses = paced_registrations(layout.url, members, args.rate, seconds)
-                reader.join()
-                running.clear()
-                sampler.join()
-        finally:
-            smtp.stop()
+    with SmtpSink() as smtp, tempfile.TemporaryDirectory() as tmp, scratch_database() as url:
+        settings = bench_settings(tmp, url)
+        bootstrap(settings).close()  # the tables
+        readers = bulk.generate(settings, url, 1000, BcryptHasher(4).hash(PASSWORD))
+        env = layout_env(tmp, url, redis_url, smtp.port, free_port(),
+                         ACCOUNTS_BCRYPT_ROUNDS="4")
+        import_directory(tmp, env, members)
+        with Layout(tmp, env, ENTRIES) as layout:
+            tokens = [sign_in_token(layout.url, i) for i in readers]
+            running = threading.Event()
+            running.set()
+            started = time.monotonic()
+            sampler = threading.Thread(
+                target=sample, args=(layout, samples, started, running), daemon=True)
+            sampler.start()
+            reads: list[wrk.Load] = []
+            reader = threading.Thread(target=lambda: reads.append(wrk.run(
+                layout.url, "me", int(seconds), connections=2, lines=tokens)))
+            reader.start()
+            statuses = paced_registrations(layout.url, members, args.rate, seconds)
+            reader.join()
+            running.clear()
+            sampler.join()
     [load] = reads
     write_report(report_lines(args, statuses, load, samples), args.output)
 
