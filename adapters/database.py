@@ -131,6 +131,19 @@ class Database:
             raw.execute(sql, tuple(params))
             return [dict(row) for row in raw.fetchall()] if raw.description else []
 
+    @property
+    def without_flush_wait(self) -> str:
+        """A condition for a write whose loss in a crash harms nothing (a session's idle expiry
+        moved on by a request): on PostgreSQL the statement commits without waiting for its WAL
+        to reach the disk, which put that wait in every signed-in page's tail (issue 17's
+        bench). set_config(..., true) holds until the end of the statement's own transaction,
+        its commit included, and no further: the pool runs statements in autocommit, and every
+        other write on the connection waits for the disk as before. Only a row the statement
+        matches evaluates it, and only such a statement writes. SQLite keeps its own rule."""
+        if self.kind == "sqlite":
+            return ""
+        return " AND set_config('synchronous_commit', 'off', true) = 'off'"
+
     def create_tables(self, statements: Sequence[str]) -> None:
         with self.transaction() as cursor:
             if self.kind == "postgresql":
