@@ -1,6 +1,7 @@
 """gunicorn's settings (`gunicorn -c python:adapters.gunicorn_conf 'app:create_app()'`):
 its own log lines as JSON like ours, and a graceful stop that lets requests in flight finish."""
 
+import gc
 import os
 
 from prometheus_client import multiprocess
@@ -9,11 +10,14 @@ from adapters.logs import json_formatter
 
 graceful_timeout = 30  # SIGTERM: stop accepting, finish what is in flight, then exit
 # A request spends about half its time waiting on PostgreSQL: threads let another use the CPU
-# meanwhile (a probe under wrk: registrations from 213 to 240 per second with sync workers
-# against these, on a busy machine), and bcrypt releases the GIL. Keep-alive spares a client a
-# connection per request. WEB_THREADS stays within a worker's connection pool (5 + 10).
+# meanwhile, and bcrypt releases the GIL. But threads of one process queue for its GIL after
+# every round trip, so the Procfile runs 2 workers per core of 2 threads each: at 16 clients
+# (issue 17's page bench) they served 1.5-2 times the signed-in pages of 2 workers of 4 threads,
+# at 4 clients (issue 21's) sign-ins and registrations within the noise of the same run
+# (docs/operations.md, "Process configuration"). Keep-alive spares a client a connection per
+# request. WEB_THREADS stays within a worker's connection pool (5 + 10).
 worker_class = "gthread"
-threads = int(os.environ.get("WEB_THREADS", "4"))
+threads = int(os.environ.get("WEB_THREADS", "2"))
 accesslog = None  # the application logs each request itself, with its request id
 logconfig_dict = {
     "version": 1,
@@ -28,6 +32,14 @@ logconfig_dict = {
         "gunicorn.access": {"level": "WARNING", "handlers": [], "propagate": False},
     },
 }
+
+
+def post_worker_init(worker) -> None:
+    """The objects of the loaded application (some 180,000: modules, the app, its schemas)
+    live as long as the worker: frozen out of the collector's reach, a full collection no
+    longer walks them. Each walk took 150-300 ms under load, every request of the worker
+    waiting behind it; issue 17's page bench served 30-60 % more pages once they were frozen."""
+    gc.freeze()
 
 
 def child_exit(server, worker) -> None:

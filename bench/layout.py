@@ -4,6 +4,7 @@ database number of the bench's own, an aiosmtpd server, and the Procfile's proce
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -84,12 +85,22 @@ def layout_env(
         ACCOUNTS_DATABASE_URL=database_url, ACCOUNTS_REDIS_URL=redis_url,
         ACCOUNTS_MAIL_URL=f"smtp://127.0.0.1:{smtp_port}", ACCOUNTS_RATE_LIMITS="off",
         ACCOUNTS_SECRET_KEY=BENCH_SECRET_KEY,
-        PORT=str(port), WEB_WORKERS="2", MAIL_PROCESSES="2",
+        # The process counts are the Procfile's own (the shipped configuration), or what
+        # WEB_WORKERS, WEB_THREADS and MAIL_PROCESSES say when a bench is run to compare others.
+        PORT=str(port),
         PROMETHEUS_MULTIPROC_DIR=str(metrics),
         PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}",
         **extra,
     )
     return env
+
+
+def web_processes() -> str:
+    """The web process's configuration a layout runs, as a report says it."""
+    procfile = (ROOT / "Procfile").read_text()
+    workers = os.environ.get("WEB_WORKERS") or re.search(r"WEB_WORKERS:-(\d+)", procfile)[1]
+    threads = os.environ.get("WEB_THREADS") or "2"
+    return f"{workers} gthread workers × {threads} threads"
 
 
 def import_directory(tmp: str, env: dict, members: list[tuple]) -> None:

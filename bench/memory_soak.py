@@ -2,7 +2,7 @@
 
     python -m bench.memory_soak [--minutes 30] [--rate 24] [--output bench/results/memory-soak.md]
 
-Starts the Procfile's `web` (gunicorn, 2 workers), `worker` (dramatiq, 2 processes) and
+Starts the Procfile's `web` (gunicorn, 4 workers), `worker` (dramatiq, 2 processes) and
 `projections` on a scratch PostgreSQL database with Redis and an aiosmtpd server (bcrypt cost
 4: the load is the service's own work, not the hash), then for `--minutes`:
 - registrations of new members paced at `--rate` per second (each gets its credentials

@@ -3,7 +3,7 @@
 
     python -m bench.passkey_sign_in [--quick]      (PostgreSQL, Redis)
 
-The Procfile's web process (gunicorn, 2 gthread workers × 4 threads) on a scratch PostgreSQL
+The Procfile's web process (gunicorn, 4 gthread workers × 2 threads) on a scratch PostgreSQL
 database at ACCOUNTS_BCRYPT_ROUNDS=12. 8 members (bench/bulk.py accounts with an own password)
 each add a passkey through the API, answered by the software authenticator of the tests
 (tests/soft_authenticator.py: an ES256 key per credential, attestation "none"). Then 8 client
@@ -44,6 +44,7 @@ from bench.layout import (
     percentile,
     postgres_cpu_seconds,
     scratch_database,
+    web_processes,
 )
 from bench.limits import CORES, PASSWORD
 from bench.report import machine
@@ -196,7 +197,7 @@ def report(loads: list[Load], quick: bool, prepared: float, elapsed: float) -> s
         f"# Passkey sign-ins against password sign-ins at cost {COST} in the same run", "",
         "`python -m bench.passkey_sign_in" + (" --quick" if quick else "") + "`", "",
         *machine(),
-        f"- gunicorn (the Procfile's web: 2 gthread workers × 4 threads) on a scratch PostgreSQL"
+        f"- gunicorn (the Procfile's web: {web_processes()}) on a scratch PostgreSQL"
         f" database, ACCOUNTS_BCRYPT_ROUNDS={COST}; {CLIENTS} Python client threads in a closed"
         f" loop, one member each; each load a {ramp:g} s ramp, then a {window:g} s window"
         f" counted (set-up {prepared:.0f} s, whole run {elapsed:.0f} s)",

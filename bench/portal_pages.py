@@ -37,7 +37,7 @@ import redis
 import requests
 
 from bench import wrk
-from bench.layout import ROOT, Layout, free_port, layout_env, scratch_database
+from bench.layout import ROOT, Layout, free_port, layout_env, scratch_database, web_processes
 from bench.limits import PASSWORD
 from bench.report import machine
 
@@ -284,7 +284,7 @@ def main() -> None:
         "# Portal pages: p99 under 16 clients against /healthz p99 in the same run", "",
         "`python -m bench.portal_pages" + (" --quick" if args.quick else "") + "`", "",
         *machine(),
-        f"- gunicorn (the Procfile's web: 2 gthread workers × 4 threads), dramatiq worker and"
+        f"- gunicorn (the Procfile's web: {web_processes()}), dramatiq worker and"
         f" projection runner on a scratch PostgreSQL database; wrk, 16 connections, 2 threads,"
         f" {seconds} s per load; {MEMBERS} signed-in members with {CLAIMS} reimbursements each"
         f" (set-up {prepared:.0f} s, whole run {time.monotonic() - started:.0f} s)",

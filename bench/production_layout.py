@@ -2,7 +2,7 @@
 
     python -m bench.production_layout [--registrations 600] [--clients 16]
 
-Starts the Procfile's processes (gunicorn with 2 workers, dramatiq with 2 processes, an active
+Starts the Procfile's processes (gunicorn with its 4 workers, dramatiq with 2 processes, an active
 projection runner and a standby) on a scratch PostgreSQL database, a Redis database number
 of its own, and an aiosmtpd server; then registers members over HTTP from `--clients`
 concurrent clients and reports: registrations per second (HTTP 201 answers), the delay from
@@ -33,6 +33,7 @@ from bench.layout import (
     layout_env,
     percentile,
     scratch_database,
+    web_processes,
 )
 
 
@@ -103,7 +104,7 @@ def main() -> None:
         finally:
             smtp.stop()
     delays, lags = result["delays"], result["lags"]
-    print(f"production layout (gunicorn 2 workers, dramatiq 2 processes, runner + standby,"
+    print(f"production layout (gunicorn {web_processes()}, dramatiq 2 processes, runner + standby,"
           f" PostgreSQL, Redis, aiosmtpd), bcrypt cost 12, {args.clients} clients, "
           f"{len(members)} registrations, run on {date.today()}:")
     print(f"  registrations answered per second: {len(members) / result['elapsed']:.1f}")

@@ -6,7 +6,8 @@ PostgreSQL + Redis; the report goes to bench/results/latest.md.
 Sections, in order (each starts and stops what it needs):
 - limits: bcrypt on every core at cost 12 and 4; bare appends (an eventsourcing Application
   saving a one-event aggregate per transaction, one process per core);
-- sign-ins and /me through gunicorn (the Procfile's `web`, 2 workers) with wrk, 16 clients;
+- sign-ins and /me through gunicorn (the Procfile's `web`, 4 workers of 2 threads) with wrk,
+  16 clients;
 - registrations through the API (accepted path) with 1,000 and with 1,000,000 accounts stored
   (the million is generated once by bench/bulk.py into a database kept between runs);
 - complete registrations and the credentials e-mail delay in the full layout (gunicorn,

@@ -129,7 +129,8 @@ class Bench:
                         healthz = wrk.run(layout.url, "healthz", self.seconds(10))
                         self.check(me, "/me")
         self.figures += [
-            Figure("sign-ins per second through gunicorn (2 workers), cost 12", rates[12], "/s",
+            Figure("sign-ins per second through gunicorn (the Procfile's web), cost 12",
+                   rates[12], "/s",
                    f"bcrypt verifications per second at cost 12 on {CORES} cores, around it",
                    bounds[12].limit, "≥ 0.95", rates[12] / bounds[12].limit >= 0.95),
             Figure("sign-ins with ACCOUNTS_BCRYPT_ROUNDS=4: CPU ms per sign-in (API and"
