@@ -13,8 +13,8 @@ graceful_timeout = 30  # SIGTERM: stop accepting, finish what is in flight, then
 # meanwhile, and bcrypt releases the GIL. But threads of one process queue for its GIL after
 # every round trip, so the Procfile runs 2 workers per core of 2 threads each: at 16 clients
 # (issue 17's page bench) they served 1.5-2 times the signed-in pages of 2 workers of 4 threads,
-# at 4 clients (issue 21's) sign-ins and registrations within the noise of the same run
-# (docs/operations.md, "Process configuration"). Keep-alive spares a client a connection per
+# for about 8 % fewer registrations under wrk (docs/operations.md, "Process configuration":
+# the trade is said there). Keep-alive spares a client a connection per
 # request. WEB_THREADS stays within a worker's connection pool (5 + 10).
 worker_class = "gthread"
 threads = int(os.environ.get("WEB_THREADS", "2"))

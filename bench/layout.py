@@ -19,6 +19,7 @@ from pathlib import Path
 
 import psycopg
 
+from adapters import gunicorn_conf
 from bench.common import BENCH_SECRET_KEY
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -99,7 +100,7 @@ def web_processes() -> str:
     """The web process's configuration a layout runs, as a report says it."""
     procfile = (ROOT / "Procfile").read_text()
     workers = os.environ.get("WEB_WORKERS") or re.search(r"WEB_WORKERS:-(\d+)", procfile)[1]
-    threads = os.environ.get("WEB_THREADS") or "2"
+    threads = gunicorn_conf.threads  # WEB_THREADS, or the shipped default
     return f"{workers} gthread workers × {threads} threads"
 
 
@@ -148,17 +149,19 @@ class Layout:
                     raise
                 time.sleep(0.1)
 
-    def cpu_seconds(self) -> float:
-        """User and system CPU of every process of the layout (children included)."""
+    def cpu_seconds(self, entry: str | None = None) -> float:
+        """User and system CPU of every process of the layout, or of one entry (children
+        included)."""
+        roots = [c.pid for c in self.children] if entry is None else [
+            self.children[list(self.entries).index(entry)].pid]
         total = 0.0
         ticks = os.sysconf("SC_CLK_TCK")
-        for child in self.children:
-            for pid in _tree(child.pid):
-                try:
-                    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-                except OSError:
-                    continue
-                total += (int(fields[11]) + int(fields[12])) / ticks
+        for pid in (p for root in roots for p in _tree(root)):
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += (int(fields[11]) + int(fields[12])) / ticks
         return total
 
     def settle(self, timeout: float = 120) -> None:

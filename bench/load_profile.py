@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import os
 import re
 import subprocess
 import sys
@@ -47,17 +46,7 @@ FRAME = re.compile(r"^(?P<function>.*) \((?P<path>[^()]*?)(?::\d+)?\)$")
 
 
 def process_cpu(layout: Layout, entries: tuple[str, ...]) -> dict[str, float]:
-    ticks = os.sysconf("SC_CLK_TCK")
-    found = {}
-    for entry in entries:
-        total = 0.0
-        for pid in layout.pids(entry):
-            try:
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            total += (int(fields[11]) + int(fields[12])) / ticks
-        found[entry] = total
+    found = {entry: layout.cpu_seconds(entry) for entry in entries}
     found["postgresql"] = postgres_cpu_seconds()
     return found
 
