@@ -49,6 +49,13 @@ class Deployment:
             metrics = self.tmp_path / f"metrics-{release.name}"
             metrics.mkdir(exist_ok=True)
             env = {**self.env, "PORT": str(port), "PROMETHEUS_MULTIPROC_DIR": str(metrics)}
+            if release is not HEAD:
+                # The previous release creates its indexes at every worker's boot, in one
+                # transaction: a second worker still booting when the API already answers
+                # deadlocks with its own runner's writes and takes gunicorn down ("Worker
+                # failed to boot"). This release creates tables only for a new database. One
+                # old worker keeps the point: old and new APIs side by side.
+                env["WEB_WORKERS"] = "1"
             lines = release.procfile()
             for name in processes:
                 self.fleet.start(release, name, lines[name], env)
