@@ -5,9 +5,11 @@ from __future__ import annotations
 import copy
 import os
 import smtplib
+import threading
+import time
 import uuid
 from datetime import UTC, datetime
-from email.message import EmailMessage
+from email.message import Message
 from pathlib import Path
 from typing import Protocol
 
@@ -17,7 +19,7 @@ from adapters.settings import Mail
 
 
 class MailSender(Protocol):
-    def send(self, message: EmailMessage) -> None: ...
+    def send(self, message: Message) -> None: ...
 
 
 class FileMailSender:
@@ -27,7 +29,7 @@ class FileMailSender:
     def __init__(self, directory: Path):
         self.directory = directory
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: Message) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
         final = self.directory / f"{stamp}-{uuid.uuid4().hex[:8]}.eml"
@@ -38,22 +40,64 @@ class FileMailSender:
 
 
 class SmtpMailSender:
+    """One SMTP connection per sending thread, kept between its messages: a new one for each
+    (TCP, greeting, EHLO, QUIT) was 2 ms of a mail worker's CPU per e-mail under load. A
+    connection idle for more than a second is checked with NOOP first, so that one the server
+    closed meanwhile (RFC 5321 lets it after 5 minutes) is replaced before a message is tried
+    on it, not failed; any error drops the connection, and the next message opens a new one."""
+
+    CHECK_AFTER_SECONDS = 1.0
+
     def __init__(self, host: str, port: int, timeout: float = 10.0):
         self.host = host
         self.port = port
         self.timeout = timeout
+        self._kept = threading.local()
 
-    def send(self, message: EmailMessage) -> None:
-        with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
-            smtp.ehlo()
+    def send(self, message: Message) -> None:
+        smtp = self._connection()
+        try:
             if smtp.has_extn("8bitmime"):
                 # The parts are 8bit: the envelope says so (RFC 6152).
                 smtp.send_message(message, mail_options=["BODY=8BITMIME"])
             else:
                 smtp.send_message(seven_bit(message))
+        except BaseException:
+            self._drop()
+            raise
+        self._kept.used = time.monotonic()
+
+    def _connection(self) -> smtplib.SMTP:
+        smtp: smtplib.SMTP | None = getattr(self._kept, "smtp", None)
+        if smtp is not None:
+            if time.monotonic() - self._kept.used <= self.CHECK_AFTER_SECONDS:
+                return smtp
+            try:
+                if smtp.noop()[0] == 250:
+                    return smtp
+            except (OSError, smtplib.SMTPException):
+                pass
+            self._drop()
+        smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+        try:
+            smtp.ehlo()
+        except BaseException:
+            smtp.close()
+            raise
+        self._kept.smtp, self._kept.used = smtp, time.monotonic()
+        return smtp
+
+    def _drop(self) -> None:
+        smtp = getattr(self._kept, "smtp", None)
+        self._kept.smtp = None
+        if smtp is not None:
+            try:
+                smtp.quit()
+            except (OSError, smtplib.SMTPException):
+                smtp.close()
 
 
-def seven_bit(message: EmailMessage) -> EmailMessage:
+def seven_bit(message: Message) -> Message:
     """The same message for a server without 8BITMIME, which may not be sent 8-bit data:
     flattened under a 7bit policy, the email package re-encodes each 8bit part (base64)."""
     shallow = copy.copy(message)

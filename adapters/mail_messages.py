@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from email.message import EmailMessage
+from email.message import Message
 
 from adapters import mail_passkeys, mail_support
 from adapters.mail_french import euros, of, paris_time
@@ -63,12 +63,12 @@ class MailComposer:
     def contact(self, words: str = "contactez le support technique") -> Link:
         return self.link(words, "/contact")
 
-    def compose(self, to: str, subject: str, *blocks: Block) -> EmailMessage:
+    def compose(self, to: str, subject: str, *blocks: Block) -> Message:
         return compose(self.sender, to, subject, list(blocks))
 
     def credentials(
         self, to: str, identifier: str, temporary_password: str, reason: str
-    ) -> EmailMessage:
+    ) -> Message:
         # An unknown reason gets the words that hold for every account.
         intro = _CREDENTIALS_INTRO.get(reason, "Voici vos codes d'accès à l'Espace Client.")
         return self.compose(
@@ -85,7 +85,7 @@ class MailComposer:
             paragraph(_NOT_YOU, self.contact(), "."),
         )
 
-    def verification(self, to: str, code: str) -> EmailMessage:
+    def verification(self, to: str, code: str) -> Message:
         return self.compose(
             to, "Confirmez votre nouvelle adresse e-mail",
             paragraph("Vous avez demandé à utiliser cette adresse pour votre compte de l'Espace "
@@ -102,11 +102,11 @@ class MailComposer:
 
     def notice(
         self, to: str, event_type: str, locked_until: datetime | None = None
-    ) -> EmailMessage:
+    ) -> Message:
         subject, blocks = _NOTICES[event_type](self, locked_until)
         return self.compose(to, subject, *blocks)
 
-    def rejection(self, to: str) -> EmailMessage:
+    def rejection(self, to: str) -> Message:
         return self.compose(
             to, "Votre demande d'inscription à l'Espace Client",
             paragraph("Les nom et prénom saisis lors de votre demande d'inscription à l'Espace "
@@ -119,17 +119,17 @@ class MailComposer:
                       "ou ", self.contact("contacter le support technique"), "."),
         )
 
-    def support_acknowledgement(self, to: str, request_id: object, kind: str) -> EmailMessage:
+    def support_acknowledgement(self, to: str, request_id: object, kind: str) -> Message:
         return mail_support.acknowledgement(self, to, request_id, kind)
 
     def support_decision(
         self, to: str, request_id: object, kind: str, accepted: bool, reply: str | None = None
-    ) -> EmailMessage:
+    ) -> Message:
         return mail_support.decision(self, to, request_id, kind, accepted, reply)
 
     def reimbursement_alert(
         self, to: str, beneficiary_first_name: str, amount: str, care_date: date
-    ) -> EmailMessage:
+    ) -> Message:
         # Amount, date and first name only: an alert carries no other personal data.
         return self.compose(
             to, "Nouveau remboursement santé",

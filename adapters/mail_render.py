@@ -6,8 +6,12 @@ from __future__ import annotations
 import textwrap
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.charset import QP, Charset
+from email.header import Header
+from email.message import Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.utils import format_datetime, formataddr, make_msgid, parseaddr
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
@@ -100,24 +104,37 @@ def html_text(subject: str, blocks: list[Block]) -> str:
     return _templates.get_template("message.html").render(subject=subject, blocks=blocks)
 
 
-def _transfer_encoding(text: str) -> str:
-    """8bit, so that the .eml file reads with `cat` (quoted-printable made « enregistrée »
-    read `enregistr=C3=A9e`); quoted-printable only past SMTP's 998-octet line limit."""
+# The message is built with the email package's compat32 classes, which take headers as they
+# are given: the default policy's header registry parsed every header when set and again when
+# smtplib flattened the message, 36 % of a mail worker's CPU under load (issue 21). What it
+# wrote is what these write; tests/unit/test_mail_messages.py reads the bytes back.
+EIGHT_BIT = Charset("utf-8")
+EIGHT_BIT.body_encoding = None  # 8bit, so that the .eml file reads with `cat`
+QUOTED = Charset("utf-8")
+QUOTED.body_encoding = QP
+
+
+def _part(text: str, subtype: str, **params: str) -> MIMEText:
+    """8bit (quoted-printable made « enregistrée » read `enregistr=C3=A9e`); quoted-printable
+    only past SMTP's 998-octet line limit."""
     longest = max((len(line.encode()) for line in text.splitlines()), default=0)
-    return "8bit" if longest <= 998 else "quoted-printable"
+    part = MIMEText(text, subtype, EIGHT_BIT if longest <= 998 else QUOTED)
+    del part["MIME-Version"]  # said once, by the message
+    for name, value in params.items():
+        part.set_param(name, value)
+    return part
 
 
-def compose(sender: str, to: str, subject: str, blocks: list[Block]) -> EmailMessage:
+def compose(sender: str, to: str, subject: str, blocks: list[Block]) -> Message:
+    """`to` is ASCII (adapters/http/schemas.py refuses the rest); the sender's name may not be."""
     blocks = [GREETING, *blocks, SIGNATURE]
-    message = EmailMessage()
-    message["From"] = sender
+    name, address = parseaddr(sender)
+    message = MIMEMultipart("alternative")
+    message["From"] = formataddr((name, address), charset="utf-8")
     message["To"] = to
-    message["Subject"] = subject
+    message["Subject"] = subject if subject.isascii() else Header(subject, "utf-8")
     message["Date"] = format_datetime(datetime.now(UTC))
-    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2].rstrip(">") or None)
-    plain = plain_text(blocks)
-    message.set_content(plain, charset="utf-8", cte=_transfer_encoding(plain),
-                        params={"format": "flowed"})
-    html = html_text(subject, blocks)
-    message.add_alternative(html, subtype="html", charset="utf-8", cte=_transfer_encoding(html))
+    message["Message-ID"] = make_msgid(domain=address.rpartition("@")[2] or None)
+    message.attach(_part(plain_text(blocks), "plain", format="flowed"))
+    message.attach(_part(html_text(subject, blocks), "html"))
     return message

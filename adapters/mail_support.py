@@ -5,7 +5,7 @@ other details stay out of an e-mail that may reach whoever owns the address they
 
 from __future__ import annotations
 
-from email.message import EmailMessage
+from email.message import Message
 from typing import TYPE_CHECKING
 
 from adapters.mail_render import Block, Codes, Paragraph, paragraph
@@ -53,7 +53,7 @@ def _write_again(mail: MailComposer) -> Paragraph:
                      " en rappelant cette référence.")
 
 
-def acknowledgement(mail: MailComposer, to: str, request_id: object, kind: str) -> EmailMessage:
+def acknowledgement(mail: MailComposer, to: str, request_id: object, kind: str) -> Message:
     reference = support_reference(str(request_id))
     return mail.compose(
         to, f"Votre demande au support technique (référence {reference})",
@@ -68,7 +68,7 @@ def acknowledgement(mail: MailComposer, to: str, request_id: object, kind: str) 
 def decision(
     mail: MailComposer, to: str, request_id: object, kind: str, accepted: bool,
     reply: str | None,
-) -> EmailMessage:
+) -> Message:
     reference = support_reference(str(request_id))
     blocks: list[Block] = [
         paragraph(_DECIDED.get((kind, accepted), _DECIDED["other", accepted])),

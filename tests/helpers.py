@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from email import message_from_bytes, policy
-from email.message import EmailMessage
+from email.message import EmailMessage, Message
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -94,14 +94,24 @@ def read_mail(directory: Path) -> list[EmailMessage]:
     ]
 
 
-def text_of(message: EmailMessage) -> str:
+def received(message: Message) -> EmailMessage:
+    """The message as its reader gets it: its bytes parsed (the service builds its e-mails
+    with the compat32 classes, adapters/mail_render.py)."""
+    if isinstance(message, EmailMessage):
+        return message
+    return message_from_bytes(bytes(message), policy=policy.default)  # type: ignore[return-value]
+
+
+def text_of(message: Message) -> str:
     """An e-mail's text/plain part (every e-mail is multipart/alternative, text and HTML)."""
+    message = received(message)
     body = message.get_body(("plain",))
     assert body is not None, f"no text/plain part in {message['Subject']!r}"
     return body.get_content()
 
 
-def html_of(message: EmailMessage) -> str:
+def html_of(message: Message) -> str:
+    message = received(message)
     body = message.get_body(("html",))
     assert body is not None, f"no text/html part in {message['Subject']!r}"
     return body.get_content()

@@ -5,9 +5,13 @@
 from __future__ import annotations
 
 import smtplib
+import threading
+import time
 from datetime import timedelta
 from email import message_from_bytes, policy
 from zoneinfo import ZoneInfo
+
+import pytest
 
 from adapters.mail import SmtpMailSender
 from adapters.mail_messages import MailComposer
@@ -114,3 +118,86 @@ def test_a_server_without_8bitmime_is_sent_7bit_data_saying_the_same(monkeypatch
     assert "\nIdentifiant : 12345678\nMot de passe temporaire : AbcdEfgh3j\n" in text_of(message)
     plain, html = both_parts(message)
     assert plain == html and "Votre inscription à l'Espace Client" in plain
+
+
+class Sessions(Envelopes):
+    """Which connection (aiosmtpd's session) each message came on."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sessions: list[int] = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.sessions.append(id(session))
+        return await super().handle_DATA(server, session, envelope)
+
+
+def smtp_sink(**server_kwargs):
+    from aiosmtpd.controller import Controller
+
+    handler = Sessions()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port(), **server_kwargs)
+    controller.start()
+    return controller, handler
+
+
+def a_message(number: int):
+    return MailComposer("Espace Client <no-reply@example.org>", PORTAL).verification(
+        f"helene{number}@example.org", f"7KQ2M9XR4TZP8W{number:02d}"
+    )
+
+
+def test_a_sending_thread_keeps_one_connection_for_its_messages():
+    controller, handler = smtp_sink()
+    try:
+        sender = SmtpMailSender("127.0.0.1", controller.port)
+        for number in range(3):
+            sender.send(a_message(number))
+        other = threading.Thread(target=sender.send, args=(a_message(3),))
+        other.start()
+        other.join()
+        sender.send(a_message(4))
+    finally:
+        controller.stop()
+    assert len(handler.received) == 5
+    first, second = handler.sessions[0], handler.sessions[3]
+    assert handler.sessions == [first, first, first, second, first] and first != second
+
+
+def test_a_connection_the_server_closed_while_idle_is_replaced_before_the_next_message():
+    # aiosmtpd closes a connection idle for `timeout` seconds, as a server may after 5 minutes.
+    controller, handler = smtp_sink(timeout=0.2)
+    try:
+        sender = SmtpMailSender("127.0.0.1", controller.port)
+        sender.CHECK_AFTER_SECONDS = 0.4
+        sender.send(a_message(0))
+        time.sleep(0.6)
+        sender.send(a_message(1))  # no error: the closed one was noticed by its NOOP
+    finally:
+        controller.stop()
+    assert len(handler.received) == 2
+    assert handler.sessions[0] != handler.sessions[1]
+
+
+def test_a_refused_message_drops_its_connection_and_the_next_one_opens_another():
+    class RefusesFirst(Sessions):
+        async def handle_DATA(self, server, session, envelope):
+            if not self.sessions:
+                self.sessions.append(id(session))
+                return "554 Transaction failed"
+            return await super().handle_DATA(server, session, envelope)
+
+    from aiosmtpd.controller import Controller
+
+    handler = RefusesFirst()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        sender = SmtpMailSender("127.0.0.1", controller.port)
+        with pytest.raises(smtplib.SMTPDataError):
+            sender.send(a_message(0))
+        sender.send(a_message(1))
+    finally:
+        controller.stop()
+    assert len(handler.received) == 1
+    assert handler.sessions[0] != handler.sessions[1]
