@@ -6,7 +6,6 @@ import copy
 import os
 import smtplib
 import threading
-import time
 import uuid
 from datetime import UTC, datetime
 from email.message import Message
@@ -41,12 +40,12 @@ class FileMailSender:
 
 class SmtpMailSender:
     """One SMTP connection per sending thread, kept between its messages: a new one for each
-    (TCP, greeting, EHLO, QUIT) was 2 ms of a mail worker's CPU per e-mail under load. A
-    connection idle for more than a second is checked with NOOP first, so that one the server
-    closed meanwhile (RFC 5321 lets it after 5 minutes) is replaced before a message is tried
-    on it, not failed; any error drops the connection, and the next message opens a new one."""
-
-    CHECK_AFTER_SECONDS = 1.0
+    (TCP, greeting, EHLO, QUIT) was 2 ms of a mail worker's CPU per e-mail under load. A kept
+    connection is checked with NOOP before each message, so that one the server closed
+    meanwhile (RFC 5321 lets it after 5 minutes idle) is replaced, not failed; a server that
+    answers 421 to MAIL FROM on a kept one (a cap of messages per connection) gets the message
+    again on a new one, nothing having been sent. Any other error drops the connection, and
+    the next message opens a new one."""
 
     def __init__(self, host: str, port: int, timeout: float = 10.0):
         self.host = host
@@ -55,28 +54,46 @@ class SmtpMailSender:
         self._kept = threading.local()
 
     def send(self, message: Message) -> None:
-        smtp = self._connection()
+        smtp, kept = self._connection()
         try:
-            if smtp.has_extn("8bitmime"):
-                # The parts are 8bit: the envelope says so (RFC 6152).
-                smtp.send_message(message, mail_options=["BODY=8BITMIME"])
-            else:
-                smtp.send_message(seven_bit(message))
+            self._send(smtp, message)
+        except smtplib.SMTPSenderRefused as refused:
+            self._drop()
+            if not (kept and refused.smtp_code == 421):
+                raise
+            self._retry(message)
         except BaseException:
             self._drop()
             raise
-        self._kept.used = time.monotonic()
 
-    def _connection(self) -> smtplib.SMTP:
+    def _retry(self, message: Message) -> None:
+        smtp, _ = self._connection()
+        try:
+            self._send(smtp, message)
+        except BaseException:
+            self._drop()
+            raise
+
+    @staticmethod
+    def _send(smtp: smtplib.SMTP, message: Message) -> None:
+        if smtp.has_extn("8bitmime"):
+            # The parts are 8bit: the envelope says so (RFC 6152).
+            smtp.send_message(message, mail_options=["BODY=8BITMIME"])
+        else:
+            smtp.send_message(seven_bit(message))
+
+    def _connection(self) -> tuple[smtplib.SMTP, bool]:
+        """The thread's connection, and whether it is a kept one."""
         smtp: smtplib.SMTP | None = getattr(self._kept, "smtp", None)
         if smtp is not None:
-            if time.monotonic() - self._kept.used <= self.CHECK_AFTER_SECONDS:
-                return smtp
             try:
                 if smtp.noop()[0] == 250:
-                    return smtp
+                    return smtp, True
             except (OSError, smtplib.SMTPException):
                 pass
+            except BaseException:  # a time limit mid-NOOP: its reply would come out of step
+                self._drop()
+                raise
             self._drop()
         smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
         try:
@@ -84,17 +101,15 @@ class SmtpMailSender:
         except BaseException:
             smtp.close()
             raise
-        self._kept.smtp, self._kept.used = smtp, time.monotonic()
-        return smtp
+        self._kept.smtp = smtp
+        return smtp, False
 
     def _drop(self) -> None:
+        """Closed without QUIT: after an error the server may be the one not answering."""
         smtp = getattr(self._kept, "smtp", None)
         self._kept.smtp = None
         if smtp is not None:
-            try:
-                smtp.quit()
-            except (OSError, smtplib.SMTPException):
-                smtp.close()
+            smtp.close()
 
 
 def seven_bit(message: Message) -> Message:

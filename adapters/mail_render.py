@@ -132,7 +132,11 @@ def compose(sender: str, to: str, subject: str, blocks: list[Block]) -> Message:
     message = MIMEMultipart("alternative")
     message["From"] = formataddr((name, address), charset="utf-8")
     message["To"] = to
-    message["Subject"] = subject if subject.isascii() else Header(subject, "utf-8")
+    # Named, so that the first line's encoded words leave room for "Subject: " (RFC 2047's
+    # 75 characters a word, 78 a line).
+    message["Subject"] = (
+        subject if subject.isascii() else Header(subject, "utf-8", header_name="Subject")
+    )
     message["Date"] = format_datetime(datetime.now(UTC))
     message["Message-ID"] = make_msgid(domain=address.rpartition("@")[2] or None)
     message.attach(_part(plain_text(blocks), "plain", format="flowed"))

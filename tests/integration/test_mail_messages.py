@@ -169,7 +169,6 @@ def test_a_connection_the_server_closed_while_idle_is_replaced_before_the_next_m
     controller, handler = smtp_sink(timeout=0.2)
     try:
         sender = SmtpMailSender("127.0.0.1", controller.port)
-        sender.CHECK_AFTER_SECONDS = 0.4
         sender.send(a_message(0))
         time.sleep(0.6)
         sender.send(a_message(1))  # no error: the closed one was noticed by its NOOP
@@ -201,3 +200,28 @@ def test_a_refused_message_drops_its_connection_and_the_next_one_opens_another()
         controller.stop()
     assert len(handler.received) == 1
     assert handler.sessions[0] != handler.sessions[1]
+
+
+def test_a_server_that_caps_messages_per_connection_gets_the_next_one_on_a_new_connection():
+    # As Exim's smtp_accept_max_per_connection: 421 to MAIL FROM, nothing sent yet.
+    class OnePerConnection(Sessions):
+        async def handle_MAIL(self, server, session, envelope, address, mail_options):
+            if getattr(session, "mailed", False):
+                return "421 Too many messages on this connection"
+            session.mailed = True
+            envelope.mail_from, envelope.mail_options = address, list(mail_options)
+            return "250 OK"
+
+    from aiosmtpd.controller import Controller
+
+    handler = OnePerConnection()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        sender = SmtpMailSender("127.0.0.1", controller.port)
+        for number in range(3):
+            sender.send(a_message(number))
+    finally:
+        controller.stop()
+    assert len(handler.received) == 3
+    assert len(set(handler.sessions)) == 3  # each on its own connection, each once

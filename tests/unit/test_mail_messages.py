@@ -56,7 +56,8 @@ EMAILS = {
     ) for k, a in (("other", True), ("other", False), ("email_update", True),
                    ("email_update", False), ("closure", False))},
 }
-# As their readers get them: the bytes parsed again.
+# As written (RAW) and as their readers get them: the bytes parsed again.
+RAW = {name: message for name, (message, _) in EMAILS.items()}
 EMAILS = {name: (received(message), pages) for name, (message, pages) in EMAILS.items()}
 every_email = pytest.mark.parametrize("name", EMAILS)
 
@@ -231,3 +232,10 @@ def test_french_keeps_a_number_with_the_word_it_counts():
 
 def test_french_spaces_a_mark_that_starts_a_segment_after_a_link():
     assert french(" : suite") == f"{NBSP}: suite" and french("? »") == f"{NNBSP}?{NNBSP}»"
+
+
+@every_email
+def test_the_headers_keep_to_the_line_and_encoded_word_lengths(name):
+    flat = bytes(RAW[name]).split(b"\n\n", 1)[0].decode("ascii")  # headers: ASCII only
+    assert all(len(line) <= 78 for line in flat.splitlines()), flat
+    assert all(len(word) <= 75 for word in re.findall(r"=\?[^?]+\?[bqBQ]\?[^?]*\?=", flat))
