@@ -7,14 +7,42 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from eventsourcing.persistence import IntegrityError, StoredEvent
+import psycopg
+from eventsourcing.persistence import (
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    StoredEvent,
+)
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
+from eventsourcing.utils import retry
 
 from adapters.keyring import NewKeys
 
 
 class PostgresRecorder(PostgresApplicationRecorder):
+    # The library's own retry of the store's blips, around the library's own insert.
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        try:
+            return PostgresApplicationRecorder.insert_events.__wrapped__(  # type: ignore[attr-defined]
+                self, stored_events, **kwargs
+            )
+        except OperationalError as error:
+            # The library catches a statement's failure (a key row or an event another save
+            # committed first: a lost race) to raise it after the pipeline; under load,
+            # psycopg's pipeline can end with PipelineAborted first, which the library maps to
+            # OperationalError: retried ten times 0.2 s apart, then a 503 (20 registrations of
+            # one member on a loaded machine). A pipeline aborts only on a failed statement,
+            # never on a lost server (that is a connection error): a lost race, for the use
+            # case to retry from a fresh load.
+            if isinstance(error.__cause__, psycopg.errors.PipelineAborted):
+                raise IntegrityError(str(error)) from error
+            raise
+
     def _insert_events(
         self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> None:
