@@ -54,25 +54,18 @@ class SmtpMailSender:
         self._kept = threading.local()
 
     def send(self, message: Message) -> None:
-        smtp, kept = self._connection()
-        try:
-            self._send(smtp, message)
-        except smtplib.SMTPSenderRefused as refused:
-            self._drop()
-            if not (kept and refused.smtp_code == 421):
+        while True:  # twice at most: the second connection is a new one, never kept
+            smtp, kept = self._connection()
+            try:
+                self._send(smtp, message)
+                return
+            except smtplib.SMTPSenderRefused as refused:
+                self._drop()
+                if not (kept and refused.smtp_code == 421):
+                    raise
+            except BaseException:
+                self._drop()
                 raise
-            self._retry(message)
-        except BaseException:
-            self._drop()
-            raise
-
-    def _retry(self, message: Message) -> None:
-        smtp, _ = self._connection()
-        try:
-            self._send(smtp, message)
-        except BaseException:
-            self._drop()
-            raise
 
     @staticmethod
     def _send(smtp: smtplib.SMTP, message: Message) -> None:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import smtplib
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from email import message_from_bytes, policy
 from zoneinfo import ZoneInfo
@@ -83,23 +85,30 @@ class Envelopes:
         return "250 Message accepted for delivery"
 
 
-def send_through_smtp(monkeypatch, eight_bit_server: bool) -> tuple[list[str], bytes]:
+@contextmanager
+def smtp_sink(handler: Envelopes, **server_kwargs) -> Iterator[int]:
+    """aiosmtpd on a free port with this handler, for the with block; its port."""
     from aiosmtpd.controller import Controller
 
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port(), **server_kwargs)
+    controller.start()
+    try:
+        yield controller.port
+    finally:
+        controller.stop()
+
+
+def send_through_smtp(monkeypatch, eight_bit_server: bool) -> tuple[list[str], bytes]:
     if not eight_bit_server:
         has_extn = smtplib.SMTP.has_extn
         monkeypatch.setattr(smtplib.SMTP, "has_extn",
                             lambda smtp, name: name.lower() != "8bitmime" and has_extn(smtp, name))
     handler = Envelopes()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    try:
+    with smtp_sink(handler) as port:
         message = MailComposer("Espace Client <no-reply@example.org>", PORTAL).credentials(
             "helene@example.org", "12345678", "AbcdEfgh3j", "registration"
         )
-        SmtpMailSender("127.0.0.1", controller.port).send(message)
-    finally:
-        controller.stop()
+        SmtpMailSender("127.0.0.1", port).send(message)
     [(options, content)] = handler.received
     return options, content
 
@@ -132,13 +141,6 @@ class Sessions(Envelopes):
         return await super().handle_DATA(server, session, envelope)
 
 
-def smtp_sink(**server_kwargs):
-    from aiosmtpd.controller import Controller
-
-    handler = Sessions()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port(), **server_kwargs)
-    controller.start()
-    return controller, handler
 
 
 def a_message(number: int):
@@ -148,17 +150,15 @@ def a_message(number: int):
 
 
 def test_a_sending_thread_keeps_one_connection_for_its_messages():
-    controller, handler = smtp_sink()
-    try:
-        sender = SmtpMailSender("127.0.0.1", controller.port)
+    handler = Sessions()
+    with smtp_sink(handler) as port:
+        sender = SmtpMailSender("127.0.0.1", port)
         for number in range(3):
             sender.send(a_message(number))
         other = threading.Thread(target=sender.send, args=(a_message(3),))
         other.start()
         other.join()
         sender.send(a_message(4))
-    finally:
-        controller.stop()
     assert len(handler.received) == 5
     first, second = handler.sessions[0], handler.sessions[3]
     assert handler.sessions == [first, first, first, second, first] and first != second
@@ -166,14 +166,12 @@ def test_a_sending_thread_keeps_one_connection_for_its_messages():
 
 def test_a_connection_the_server_closed_while_idle_is_replaced_before_the_next_message():
     # aiosmtpd closes a connection idle for `timeout` seconds, as a server may after 5 minutes.
-    controller, handler = smtp_sink(timeout=0.2)
-    try:
-        sender = SmtpMailSender("127.0.0.1", controller.port)
+    handler = Sessions()
+    with smtp_sink(handler, timeout=0.2) as port:
+        sender = SmtpMailSender("127.0.0.1", port)
         sender.send(a_message(0))
         time.sleep(0.6)
         sender.send(a_message(1))  # no error: the closed one was noticed by its NOOP
-    finally:
-        controller.stop()
     assert len(handler.received) == 2
     assert handler.sessions[0] != handler.sessions[1]
 
@@ -186,18 +184,12 @@ def test_a_refused_message_drops_its_connection_and_the_next_one_opens_another()
                 return "554 Transaction failed"
             return await super().handle_DATA(server, session, envelope)
 
-    from aiosmtpd.controller import Controller
-
     handler = RefusesFirst()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    try:
-        sender = SmtpMailSender("127.0.0.1", controller.port)
+    with smtp_sink(handler) as port:
+        sender = SmtpMailSender("127.0.0.1", port)
         with pytest.raises(smtplib.SMTPDataError):
             sender.send(a_message(0))
         sender.send(a_message(1))
-    finally:
-        controller.stop()
     assert len(handler.received) == 1
     assert handler.sessions[0] != handler.sessions[1]
 
@@ -212,16 +204,10 @@ def test_a_server_that_caps_messages_per_connection_gets_the_next_one_on_a_new_c
             envelope.mail_from, envelope.mail_options = address, list(mail_options)
             return "250 OK"
 
-    from aiosmtpd.controller import Controller
-
     handler = OnePerConnection()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    try:
-        sender = SmtpMailSender("127.0.0.1", controller.port)
+    with smtp_sink(handler) as port:
+        sender = SmtpMailSender("127.0.0.1", port)
         for number in range(3):
             sender.send(a_message(number))
-    finally:
-        controller.stop()
     assert len(handler.received) == 3
     assert len(set(handler.sessions)) == 3  # each on its own connection, each once
