@@ -15,6 +15,7 @@ from eventsourcing.utils import Environment
 
 from adapters.database import Database
 from adapters.progress import Progress, no_progress
+from adapters.read_ahead import read_ahead
 from projections.audit import AuditIndex, AuditView
 from projections.audit_tree import AuditTree, AuditTreeView
 from projections.portal import Portal, PortalView
@@ -138,13 +139,21 @@ def scratch_projections(models: list[tuple[str, type, type]]) -> Iterator[dict[s
 def replay(
     app: Application[Any], projections: list[Any], stop: int, batch: int = 1000, start: int = 1,
     progress: Progress = no_progress,
+    also: Callable[[Sequence[Any], Sequence[Any]], None] | None = None,
 ) -> None:
-    """Every event from `start` up to `stop`, decoded once, through each of the projections."""
-    feed = Feed(app, projections)
-    while notifications := app.recorder.select_notifications(start=start, limit=batch, stop=stop):
+    """Every event from `start` up to `stop`, decoded once, through each of the projections
+    (then shown to `also`, as Feed does)."""
+    feed = Feed(app, projections, also=also)
+    for notifications in read_ahead(log_batches(app, start, stop, batch)):
         feed(notifications)
-        start = notifications[-1].id + 1
         progress("replay (events)", notifications[-1].id, stop)
+
+
+def log_batches(app: Application[Any], start: int, stop: int, batch: int) -> Iterator[Any]:
+    """The stored events from position `start` up to `stop`, `batch` at a time."""
+    while notifications := app.recorder.select_notifications(start=start, limit=batch, stop=stop):
+        yield notifications
+        start = notifications[-1].id + 1
 
 
 class Feed:

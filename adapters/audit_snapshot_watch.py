@@ -19,7 +19,15 @@ from uuid import UUID
 from eventsourcing.application import Application
 from eventsourcing.domain import Snapshot
 
-from adapters.audit_snapshots import check_streams, comparable, snapshot_store, stored_events
+from adapters.audit_snapshots import (
+    check_streams,
+    comparable,
+    current,
+    identical,
+    snapshot_store,
+    stored_events,
+)
+from adapters.event_store import as_uuid
 from domain.personal_data import PERSONAL_STATE, is_erased
 
 TRACKED_MAX = 100_000
@@ -32,16 +40,6 @@ class _Followed:
     aggregate: Any = None
     erased: bool = False  # some event so far could not be opened (its key was destroyed)
     done: int = 0  # the last snapshot version compared
-
-
-@dataclass
-class _Expected:
-    key: Any
-    stream: UUID
-    version: int
-    cls: type  # the aggregate's
-    erased: bool  # some event up to this version could not be opened
-    whole: bytes  # the state the events give, every attribute, encoded as compared
 
 
 @dataclass
@@ -61,25 +59,30 @@ class SnapshotWatch:
         if self.store is None:
             return
         database, _ = self.store
-        # Bound as each driver takes it: PostgreSQL's uuid column a UUID, SQLite's text.
-        keys = keys if database.kind == "postgresql" else [str(key) for key in keys]
+        # Bound as each store keeps it: PostgreSQL's uuid column a UUID, the library's SQLite
+        # tables the UUID's 32 hex digits (as text, with its hyphens, no snapshot was ever
+        # found here, and every one was read again at the end instead).
+        keys = keys if database.kind == "postgresql" else [as_uuid(key).hex for key in keys]
         starting = [key for key, event in zip(keys, events, strict=True)
                     if event.originator_version == 1]
         versions = self._versions(starting) if starting else {}
-        due: list[_Expected] = []
+        due = []  # the snapshots this batch reaches, read before it is replayed
         for key, event in zip(keys, events, strict=True):
             stream, version = event.originator_id, event.originator_version
             if version == 1 and stream in versions:
                 self.followed[stream] = _Followed(key, versions[stream])
             followed = self.followed.get(stream)
+            if followed is not None and version in followed.pending:
+                due.append((followed.key, version))
+        snapshots = self._stored(due) if due else {}
+        for event in events:
+            followed = self.followed.get(event.originator_id)
             if followed is not None:
-                self._step(stream, followed, event, due)
+                self._step(event.originator_id, followed, event, snapshots)
         while len(self.followed) > self.limit:
             stream = next(iter(self.followed))
             followed = self.followed.pop(stream)
             self.let_go.append((followed.key, followed.done))
-        if due:
-            self._compare(due)
 
     def finish(self) -> list[str]:
         """The snapshots never reached, those let go, and the count; the problems."""
@@ -106,7 +109,9 @@ class SnapshotWatch:
             self.problems, self.checked = check_streams(self.app, streams)
         return self.problems
 
-    def _step(self, stream: UUID, followed: _Followed, event: Any, due: list[_Expected]) -> None:
+    def _step(
+        self, stream: UUID, followed: _Followed, event: Any, snapshots: dict[Any, Any]
+    ) -> None:
         try:
             followed.aggregate = event.mutate(followed.aggregate)
         except Exception as error:  # a stream whose events were tampered with: say so
@@ -123,16 +128,31 @@ class SnapshotWatch:
                                  f" {followed.pending.pop(0)}: no such version")
         if followed.pending and followed.pending[0] == version:
             followed.pending.pop(0)
-            aggregate = followed.aggregate
-            cls = type(aggregate)
-            # Encoded now: the aggregate goes on changing, in place too.
-            state = (getattr(cls, "Snapshot", None) or self.app.snapshot_class
-                     or Snapshot).take(aggregate).state
-            due.append(_Expected(followed.key, stream, version, cls, followed.erased,
-                                 comparable(self.app, cls, state, {})))
             followed.done = version
+            self.checked += 1
+            snapshot = snapshots.get((stream, version))
+            # None: removed since the versions were listed.
+            if snapshot is not None and not self._agrees(followed, snapshot):
+                self.problems.append(f"snapshot of stream {stream} at version {version}:"
+                                     " differs from its events")
         if not followed.pending:
             self.followed.pop(stream)
+
+    def _agrees(self, followed: _Followed, snapshot: Any) -> bool:
+        """The snapshot against the aggregate replayed to its version, compared now (the
+        aggregate goes on changing, in place too): value by value and type by type, and
+        only when that finds a difference, as encoded (comparable)."""
+        aggregate = followed.aggregate
+        cls = type(aggregate)
+        state = (getattr(cls, "Snapshot", None) or self.app.snapshot_class
+                 or Snapshot).take(aggregate).state
+        personal: dict[str, Any] = {}
+        if followed.erased or is_erased(snapshot):  # rare: personal fields left out
+            personal = PERSONAL_STATE.get(cls.__name__, {})
+        elif identical(current(cls, state), current(cls, snapshot.state)):
+            return True
+        return comparable(self.app, cls, state, personal) == comparable(
+            self.app, cls, snapshot.state, personal)
 
     def _versions(self, keys: list[Any]) -> dict[UUID, list[int]]:
         """The snapshot versions of these streams, in order, for those that have any."""
@@ -148,30 +168,15 @@ class SnapshotWatch:
                 int(row["originator_version"]))
         return found
 
-    def _compare(self, due: list[_Expected]) -> None:
-        """The snapshots reached in a batch, read in one query, against what was expected."""
+    def _stored(self, due: list[tuple[Any, int]]) -> dict[tuple[UUID, int], Any]:
+        """These snapshots (stream key, version), read in one query and decoded."""
         database, table = self.store  # type: ignore[misc]
-        keys = list({str(expected.stream): expected.key for expected in due}.values())
         rows = database.run(
             f"SELECT originator_id, originator_version, topic, state FROM {table}"  # noqa: S608
-            " WHERE originator_id IN (" + ", ".join(["%s"] * len(keys)) + ")", keys,
+            " WHERE (originator_id, originator_version) IN ("
+            + ", ".join(["(%s, %s)"] * len(due)) + ")",
+            [value for pair in due for value in pair],
         )
-        wanted = {(expected.stream, expected.version) for expected in due}
-        stored = [row for row in stored_events(rows)
-                  if (UUID(str(row.originator_id)), row.originator_version) in wanted]
-        snapshots = {(snapshot.originator_id, snapshot.originator_version): snapshot
-                     for snapshot in self.app.snapshots.mapper.to_domain_events(stored)}  # type: ignore[union-attr]
-        for expected in due:
-            self.checked += 1
-            snapshot = snapshots.get((expected.stream, expected.version))
-            if snapshot is None:  # removed since the versions were listed
-                continue
-            wanted = expected.whole
-            personal: dict[str, Any] = {}
-            if expected.erased or is_erased(snapshot):  # rare: decoded again, then compared
-                personal = PERSONAL_STATE.get(expected.cls.__name__, {})
-                wanted = comparable(self.app, expected.cls,
-                                    self.app.mapper.transcoder.decode(wanted), personal)
-            if comparable(self.app, expected.cls, snapshot.state, personal) != wanted:
-                self.problems.append(f"snapshot of stream {expected.stream} at version"
-                                     f" {expected.version}: differs from its events")
+        return {(snapshot.originator_id, snapshot.originator_version): snapshot
+                for snapshot in self.app.snapshots.mapper.to_domain_events(  # type: ignore[union-attr]
+                    stored_events(rows))}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -126,12 +127,11 @@ def comparable(
     """An aggregate's state as this release loads it, encoded, without `leave_out`: personal
     attributes cannot be compared once erased (the events' placeholders and the snapshot's
     differ in kind); every other attribute still must agree."""
-    current = _current(cls, state)
-    kept = {k: v for k, v in current.items() if k not in leave_out}
+    kept = {k: v for k, v in current(cls, state).items() if k not in leave_out}
     return app.mapper.transcoder.encode(dict(sorted(kept.items())))
 
 
-def _current(cls: type, state: dict[str, Any]) -> dict[str, Any]:
+def current(cls: type, state: dict[str, Any]) -> dict[str, Any]:
     """A snapshot's state as this release loads it: a snapshot an older release took has an
     older shape, which the aggregate's upcasters bring up to date (as the library does)."""
     state = dict(state)
@@ -140,3 +140,29 @@ def _current(cls: type, state: dict[str, Any]) -> dict[str, Any]:
         getattr(cls, f"upcast_v{version}_v{version + 1}")(state)
         version += 1
     return state
+
+
+def identical(a: Any, b: Any) -> bool:
+    """Equal and of the same types throughout (True is not 1, a time in another zone not the
+    same time): what decides that two states encode alike without encoding them. A str
+    enumeration is its value (the aggregate's status, read back from a snapshot as text)."""
+    return bool(a == b) and _same_kinds(a, b)
+
+
+_PLAIN = frozenset({str, int, float, bool, type(None), UUID})
+
+
+def _same_kinds(a: Any, b: Any) -> bool:
+    """For two equal values (so dicts of the same keys, sequences of the same length)."""
+    kind = type(a)
+    if kind is not type(b):
+        return isinstance(a, str) and isinstance(b, str)
+    if kind in _PLAIN:
+        return True
+    if isinstance(a, dict):
+        return all(_same_kinds(value, b[key]) for key, value in a.items())
+    if isinstance(a, list | tuple):
+        return all(map(_same_kinds, a, b))
+    if isinstance(a, datetime):
+        return a.utcoffset() == b.utcoffset()
+    return True

@@ -8,6 +8,7 @@ stored for the auditors' console."""
 from __future__ import annotations
 
 import getpass
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,7 +27,9 @@ from adapters.audit_since import verify_since
 from adapters.audit_snapshot_watch import SnapshotWatch
 from adapters.audit_snapshots import verify_snapshots
 from adapters.audit_walk import WalkReport, walk
+from adapters.audit_walk_apart import start_walk
 from adapters.database import Database
+from adapters.gc_tuning import batch_collection
 from adapters.progress import Progress, no_progress
 from projections.audit import AuditIndex
 from projections.runner import catch_up
@@ -44,11 +47,12 @@ __all__ = [
 
 def verify_everything(
     s: Services, say: Callable[[str], None], run_by: str | None = None,
-    progress: Progress = no_progress,
+    progress: Progress = no_progress, processes: int | None = None,
 ) -> list[str]:
     """The chain and the tree, the snapshots, the other read models; the problems found
     (none: all agrees). The last line said is the summary; the outcome is stored for the
-    auditors' console."""
+    auditors' console. `processes`: 1 or 2 (the walk beside the replay); by default 2 for
+    a log of APART_FROM events or more on a machine with two cores or more."""
     started_at = s.clock()
     views = {"support_queue": s.support_queue, "portal": s.portal, "audit": s.audit}
     problems, rebuilding = [], {rebuild.name for rebuild in s.read_models.rebuilds}
@@ -59,7 +63,7 @@ def verify_everything(
     if "audit_tree" in rebuilding:
         checked, found, summary = _apart(s, views, say, progress)
     else:
-        checked, found, summary = _in_one_read(s, views, say, progress)
+        checked, found, summary = _in_one_read(s, views, say, progress, processes)
     problems += found
     say(f"{checked} events chained; {summary}; "
         + ("everything agrees" if not problems else f"{len(problems)} problem(s)"))
@@ -71,13 +75,16 @@ def verify_everything(
 
 
 def _in_one_read(
-    s: Services, views: dict[str, Any], say: Callable[[str], None], progress: Progress
+    s: Services, views: dict[str, Any], say: Callable[[str], None], progress: Progress,
+    processes: int | None,
 ) -> tuple[int, list[str], str]:
     """The log read once: each batch walked (chain, audit index hashes, the tree's leaves
     and subtrees: audit_walk.py), then decoded once for the fresh read models and the
-    snapshot check (audit_snapshot_watch.py). The run covers the log as the tree holds it
-    once caught up: what is recorded meanwhile is the next run's. The events chained, the
-    problems (chain and tree, snapshots, read models) and the summary of the replay."""
+    snapshot check (audit_snapshot_watch.py); for a large log on two cores or more, the walk
+    runs beside the rest in a process of its own (audit_walk_apart.py). The run covers the
+    log as the tree holds it once caught up: what is recorded meanwhile is the next run's.
+    The events chained, the problems (chain and tree, snapshots, read models) and the
+    summary of the replay."""
     behind = []
     try:
         s.audit_proofs.catch_up(s.lifecycle)
@@ -91,6 +98,37 @@ def _in_one_read(
     except Exception as error:  # as above
         behind.append(f"audit index: not brought up to date: {type(error).__name__}: {error}")
     report, watch = WalkReport(head_size=n, problems=behind), SnapshotWatch(s.lifecycle)
+    if processes is None:
+        processes = 2 if n >= APART_FROM and len(os.sched_getaffinity(0)) > 1 else 1
+    with batch_collection():
+        if processes > 1:
+            fill, finished = _walked_apart(s, report, head, n, say, progress, watch)
+        else:
+            fill, finished = _walked_here(s, report, head, n, say, progress, watch)
+        replayed, summary = _replayed(s, views, say, progress, head, fill)
+    try:
+        if not finished():  # the watch saw the events up to the batch that failed only
+            snapshots = verify_snapshots(s.lifecycle, say=say)
+        else:
+            snapshots = watch.finish()
+            say(f"snapshots: {watch.checked} checked against their events")
+    except Exception as error:  # as above
+        snapshots = [f"snapshot check failed: {type(error).__name__}: {error}"]
+    return report.chain.checked, report.problems + snapshots + replayed, summary
+
+
+# A log this large is walked in a process of its own: below, starting it (about a second)
+# costs more than it saves.
+APART_FROM = 20_000
+
+Fill = Callable[[list[Any]], None]
+
+
+def _walked_here(
+    s: Services, report: WalkReport, head: int, n: int, say: Callable[[str], None],
+    progress: Progress, watch: SnapshotWatch,
+) -> tuple[Fill, Callable[[], bool]]:
+    """The walk, handing each batch to the replay: the events decoded once for both."""
     failed: list[Exception] = []
 
     def fill(projections: list[Any]) -> None:
@@ -110,16 +148,37 @@ def _in_one_read(
         if failed:
             raise failed[0]
 
-    replayed, summary = _replayed(s, views, say, progress, head, fill)
-    try:
-        if failed:  # the watch saw the events up to the batch that failed only
-            snapshots = verify_snapshots(s.lifecycle, say=say)
-        else:
-            snapshots = watch.finish()
-            say(f"snapshots: {watch.checked} checked against their events")
-    except Exception as error:  # as above
-        snapshots = [f"snapshot check failed: {type(error).__name__}: {error}"]
-    return report.chain.checked, report.problems + snapshots + replayed, summary
+    return fill, lambda: not failed
+
+
+def _walked_apart(
+    s: Services, report: WalkReport, head: int, n: int, say: Callable[[str], None],
+    progress: Progress, watch: SnapshotWatch,
+) -> tuple[Fill, Callable[[], bool]]:
+    """The walk in its own process; here, the same events decoded and replayed. The run's
+    progress is the slower of the two."""
+    replayed_to, done = [0], []
+
+    def fill(projections: list[Any]) -> None:
+        walking = start_walk(s.settings, head, n)
+        try:
+            def step(_task: str, position: int, _total: int) -> None:
+                walking.poll()
+                replayed_to[0] = position
+                progress("events", min(position, walking.done), head)
+
+            try:
+                replay(s.lifecycle, projections, stop=head, progress=step, also=watch.see)
+                done.append(True)
+            finally:  # the walk's report, whatever became of the replay
+                streams = walking.report(report, lambda walked: progress(
+                    "events", min(replayed_to[0] if not done else head, walked), head))
+                say(f"hash chain and tree: {report.chain.checked} events in {streams}"
+                    f" streams and {n} leaves checked")
+        finally:
+            walking.stop()
+
+    return fill, lambda: bool(done)
 
 
 def _apart(

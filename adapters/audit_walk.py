@@ -7,7 +7,7 @@ with the stored row. The tree is never rebuilt: what it takes is a few subtrees 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -15,6 +15,7 @@ from uuid import UUID
 from adapters.audit_chain import ChainReport, check_link, deleted, named, seed_predecessors
 from adapters.event_store import as_uuid
 from adapters.progress import Progress, no_progress
+from adapters.read_ahead import read_ahead
 from domain import merkle
 
 if TYPE_CHECKING:
@@ -51,25 +52,24 @@ def walk(
     indexed = s.audit.max_tracking_id("audit") or 0
     leaves_seen, leaves_agree = 0, True
     start = after + 1
-    while notifications := app.recorder.select_notifications(start=start, limit=BATCH, stop=head):
+    for notifications, recorded, leaves, stored_nodes in read_ahead(
+            _batches(s, start, head, m)):
         last = notifications[-1].id
-        recorded = s.audit.recorded_hashes(start, last)
-        leaves = _stored_leaves(tree, start, last)
         leaves_seen += len(leaves)
         seed_predecessors(app, notifications, chain, hashes)
         events = each_batch(notifications) if each_batch is not None else None
-        entries = []
+        made = []  # the leaves the events make, in order
         for number, stored in enumerate(notifications):
             event = events[number] if events is not None else None
             chain.problems.extend(check_link(stored, chain, hashes, recorded, indexed, event))
             entry = bytes.fromhex(hashes[as_uuid(stored.originator_id)])  # its hash, just made
-            entries.append(entry)
+            made.append(merkle.leaf_hash(entry))
             leaf = leaves.pop(stored.id, None)
             if leaf is None:
                 leaves_agree = False
                 report.problems.append(f"{named(stored)}: not in the audit tree (inserted"
                                        " behind the log's back, or moved there)")
-            elif leaf[1] != merkle.leaf_hash(entry):
+            elif leaf[1] != made[-1]:
                 leaves_agree = False
                 report.problems.append(f"{named(stored)}: is not the event the audit tree"
                                        " recorded at this position (changed, or moved)")
@@ -79,8 +79,8 @@ def walk(
         leaves_agree &= not leaves and not gone
         report.problems.extend(_lost_leaves(leaves, recorded))
         if leaves_agree:
-            report.problems.extend(_nodes_agree(tree, m + chain.checked - len(entries), entries,
-                                                frontier))
+            report.problems.extend(_nodes_agree(m + chain.checked - len(made), made, frontier,
+                                                stored_nodes))
         start = last + 1
         progress("events", last, head)
     # Past the store's last event, the index and the tree may still know some it lost.
@@ -103,6 +103,19 @@ def walk(
                                    " the checkpoint")
 
 
+def _batches(s: Services, start: int, head: int, m: int) -> Iterator[tuple[Any, ...]]:
+    """Each batch of the log from position `start` to `head`, with what the walk compares it
+    with: the audit index's hashes, the tree's leaves, the subtrees its leaves complete (the
+    first of them is leaf m)."""
+    app, tree, first = s.lifecycle, s.audit_tree, m
+    while notifications := app.recorder.select_notifications(start=start, limit=BATCH, stop=head):
+        last = notifications[-1].id
+        yield (notifications, s.audit.recorded_hashes(start, last),
+               _stored_leaves(tree, start, last),
+               _stored_nodes(tree, first, first + len(notifications)))
+        start, first = last + 1, first + len(notifications)
+
+
 def _stored_leaves(tree: AuditTreeView, first: int, last: int) -> dict[int, tuple[int, bytes]]:
     """Position -> (leaf index, leaf hash) of the tree's leaves for positions first..last."""
     rows = tree.database.run(
@@ -123,21 +136,23 @@ def _lost_leaves(
 
 
 def _nodes_agree(
-    tree: AuditTreeView, first: int, entries: list[bytes], frontier: dict[merkle.Subtree, bytes]
+    first: int, leaves: list[bytes], frontier: dict[merkle.Subtree, bytes],
+    stored: dict[merkle.Subtree, bytes],
 ) -> list[str]:
     """The subtrees leaves first.. complete, recomputed from the events, against the stored
     rows; `frontier` (the complete subtrees left of the next leaf) is carried on."""
     expected: dict[merkle.Subtree, bytes] = {}
-    for offset, entry in enumerate(entries):
-        completed = merkle.completed_by(first + offset, merkle.leaf_hash(entry), frontier)
+    for offset, leaf in enumerate(leaves):
+        completed = merkle.completed_by(first + offset, leaf, frontier)
         expected.update(completed)
         frontier.update(completed)
     # Pruned once a batch, not once a leaf (a third of the walk's own time): what a leaf
     # hangs from is always there, the rest only waits for this.
-    keep = set(merkle.decompose(0, first + len(entries)))
+    keep = set(merkle.decompose(0, first + len(leaves)))
     for subtree in [t for t in frontier if t not in keep]:
         del frontier[subtree]
-    stored = _stored_nodes(tree, first, first + len(entries))
+    if stored == expected:  # as nearly always: the listing below only names what differs
+        return []
     return [f"audit tree node at level {level}, index {index}: "
             + ("differs from what the events give" if (level, index) in expected
                else "completed by no event")

@@ -68,8 +68,10 @@ class Cursor:
     def execute_all(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> None:
         """Many statements in order; on PostgreSQL pipelined, without a round trip each."""
         if self._qmark:
-            for sql, params in statements:
-                self.execute(sql, params)
+            # sqlite3's executemany steps one prepared statement (a verify's scratch replay
+            # made a hundred thousand execute calls).
+            for sql, run in groupby(statements, key=lambda statement: statement[0]):
+                self.raw.executemany(sql.replace("%s", "?"), [tuple(p) for _, p in run])
             return
         # Runs of the same statement go as one executemany: a rebuild writes thousands of
         # the same insert, and psycopg then prepares it once and streams the rows.
@@ -82,7 +84,9 @@ class Cursor:
                     self.raw.executemany(sql, rows)
 
     def fetchall(self) -> list[dict[str, Any]]:
-        return [dict(row) for row in self.raw.fetchall()]
+        rows = self.raw.fetchall()
+        # psycopg's rows are dicts already (the pool's dict_row); sqlite3's are not.
+        return [dict(row) for row in rows] if self._qmark else rows
 
     def fetchone(self) -> dict[str, Any] | None:
         row = self.raw.fetchone()
@@ -129,7 +133,7 @@ class Database:
                 return cursor.fetchall() if returns else []
         with self.datastore.get_connection() as connection, connection.cursor() as raw:
             raw.execute(sql, tuple(params))
-            return [dict(row) for row in raw.fetchall()] if raw.description else []
+            return raw.fetchall() if raw.description else []  # dicts (dict_row)
 
     @property
     def without_flush_wait(self) -> str:

@@ -170,8 +170,10 @@ class ProtectedMapper(Mapper[UUID]):
         if erased:
             state["_erased"] = True
         # The chain's bookkeeping, kept beside the fields (`audit verify` reads it from the
-        # decoded events rather than parse and hash the stored bytes a second time).
-        state["_hash"], state[PREVIOUS] = event_hash(stored_event), previous
+        # decoded events rather than parse and hash the stored bytes a second time); a
+        # snapshot is in no chain.
+        if cls.__qualname__ != "Snapshot":
+            state["_hash"], state[PREVIOUS] = event_hash(stored_event), previous
         event = object.__new__(cls)
         object.__setattr__(event, "__dict__", state)
         return event

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 
+from adapters import audit_snapshot_watch as snapshot_watch
 from adapters.audit_snapshot_watch import SnapshotWatch
 from tests.helpers import bearer
 from tests.integration.test_tamper_evidence import (
@@ -89,3 +90,43 @@ def test_an_untouched_log_counts_every_snapshot_once_whatever_the_limit(
     for limit in (0, 1, 100):
         watch = watched(services, limit, batch=3)
         assert (watch.problems, watch.checked) == ([], len(taken)), limit
+
+
+def test_a_snapshot_changed_in_a_values_type_alone_differs_from_its_events(
+    client, services, clock
+):
+    """`alerts_reimbursements: 1` equals True in Python but is not what the events give:
+    the check compares without encoding only to find agreement, never to excuse a change."""
+    account, taken = snapshotted(client, services, clock)
+    key, version, state = taken[0]
+    table = services.lifecycle.snapshots.recorder.events_table_name
+    changed = json.loads(state)
+    alerts = changed["state"]["alerts_reimbursements"]
+    assert isinstance(alerts, bool)
+    changed["state"]["alerts_reimbursements"] = int(alerts)
+    services.database.run(
+        f"UPDATE {table} SET state = %s WHERE originator_id = %s AND originator_version = %s",
+        (json.dumps(changed).encode(), key, version),
+    )
+
+    watch = watched(services, limit=100)
+
+    assert watch.problems == [
+        f"snapshot of stream {account} at version {version}: differs from its events"]
+    assert watch.checked == len(taken)
+
+
+def test_every_snapshot_is_checked_as_the_log_passes_it_none_read_again(
+    client, services, clock, monkeypatch
+):
+    """On both stores the watch finds each snapshot as its version goes by (on SQLite it once
+    bound the stream's id in a form the library's tables do not keep, found none, and read
+    every stream again at the end)."""
+    _, taken = snapshotted(client, services, clock)
+    read_again: list[object] = []
+    monkeypatch.setattr(snapshot_watch, "check_streams",
+                        lambda *args, **kwargs: read_again.append(args) or ([], 0))
+
+    watch = watched(services, limit=100)
+
+    assert (watch.problems, watch.checked, read_again) == ([], len(taken), [])
