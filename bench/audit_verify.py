@@ -8,6 +8,8 @@
 2. The full `audit verify` (chain, snapshots, replay of the four read models and comparison),
    against reading the log and against reading and decoding it: each limit measured just before
    and just after the verify, the lower of the two taken (the kinder limit for the verify).
+   As shipped, the walk runs in a process of its own on two cores; the same verify in one
+   process is measured next, for the record.
 3. The checkpoint printed, 1 % more events, then `audit verify --since` that checkpoint, against
    a full `audit verify` of the same log just after it.
 4. A 1,000,000-leaf audit tree in a second database (synthetic leaves: a proof reads the tree
@@ -83,10 +85,10 @@ def read_log(services, decode: bool) -> None:
         start = notifications[-1].id + 1
 
 
-def verified(services, note: str | None = None) -> None:
+def verified(services, note: str | None = None, processes: int | None = None) -> None:
     quiet = lambda _line: None  # noqa: E731
     if note is None:
-        problems = verify_everything(services, say=quiet, run_by="bench")
+        problems = verify_everything(services, say=quiet, run_by="bench", processes=processes)
     else:
         problems = verify_since_checkpoint(services, note, say=quiet, run_by="bench")
     assert not problems, problems[:5]
@@ -103,7 +105,12 @@ def verify_figures(url: str, tmp: str, accounts: int) -> dict[str, float]:
         full = seconds(lambda: verified(services))
         raw = min(raw, seconds(lambda: read_log(services, decode=False)))
         decoding = min(decoding, seconds(lambda: read_log(services, decode=True)))
-        figures.update(raw=events / raw, decoded=events / decoding, full=events / full)
+        # For the record: the same run with the walk in the command's own process (the
+        # default below APART_FROM events, or on one core), with its limit around it too.
+        one = seconds(lambda: verified(services, processes=1))
+        decoding_one = min(decoding, seconds(lambda: read_log(services, decode=True)))
+        figures.update(raw=events / raw, decoded=events / decoding, full=events / full,
+                       one=events / one, decoded_one=events / decoding_one)
 
         services.audit_proofs.catch_up(services.lifecycle)
         note = services.audit_proofs.checkpoint().note
@@ -173,6 +180,8 @@ def report(v: dict[str, float], p: dict[str, float], tree_size: int, proofs: int
         f"| full `audit verify` | {v['full']:,.0f} events/s ({full_s:.1f} s) | | |",
         f"| full verify ÷ reading and decoding | {over_decoding:.3f} | ≥ {FULL_OVER_DECODING}"
         f" | {met(over_decoding >= FULL_OVER_DECODING)} |",
+        f"| the same in one process (the walk not apart: one core) | {v['one']:,.0f} events/s,"
+        f" {v['one'] / v['decoded_one']:.3f} of reading and decoding | | |",
         f"| `audit verify --since` after {int(v['new_events']):,} new events (1 %)"
         f" | {v['incremental_s']:.2f} s | | |",
         f"| full `audit verify` of the same log | {v['full_after_s']:.1f} s | | |",
