@@ -99,7 +99,7 @@ def _in_one_read(
         behind.append(f"audit index: not brought up to date: {type(error).__name__}: {error}")
     report, watch = WalkReport(head_size=n, problems=behind), SnapshotWatch(s.lifecycle)
     if processes is None:
-        processes = 2 if n >= APART_FROM and len(os.sched_getaffinity(0)) > 1 else 1
+        processes = 2 if n >= APART_FROM and _cores() > 1 else 1
     with batch_collection():
         if processes > 1:
             fill, finished = _walked_apart(s, report, head, n, say, progress, watch)
@@ -120,6 +120,13 @@ def _in_one_read(
 # A log this large is walked in a process of its own: below, starting it (about a second)
 # costs more than it saves.
 APART_FROM = 20_000
+
+
+def _cores() -> int:
+    """The cores this process may run on (a container's share, where Linux says it)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 Fill = Callable[[list[Any]], None]
 
@@ -161,21 +168,27 @@ def _walked_apart(
 
     def fill(projections: list[Any]) -> None:
         walking = start_walk(s.settings, head, n)
-        try:
-            def step(_task: str, position: int, _total: int) -> None:
-                walking.poll()
-                replayed_to[0] = position
-                progress("events", min(position, walking.done), head)
 
+        def step(_task: str, position: int, _total: int) -> None:
+            walking.poll()
+            replayed_to[0] = position
+            progress("events", min(position, walking.done), head)
+
+        def walked() -> None:
+            streams = walking.report(report, lambda at: progress(
+                "events", min(replayed_to[0] if not done else head, at), head))
+            say(f"hash chain and tree: {report.chain.checked} events in {streams}"
+                f" streams and {n} leaves checked")
+
+        try:
             try:
                 replay(s.lifecycle, projections, stop=head, progress=step, also=watch.see)
-                done.append(True)
-            finally:  # the walk's report, whatever became of the replay
-                streams = walking.report(report, lambda walked: progress(
-                    "events", min(replayed_to[0] if not done else head, walked), head))
-                say(f"hash chain and tree: {report.chain.checked} events in {streams}"
-                    f" streams and {n} leaves checked")
-        finally:
+            except Exception:  # a tampered event may not decode: the walk names it
+                walked()
+                raise
+            done.append(True)
+            walked()
+        finally:  # an interrupted run leaves no walk behind
             walking.stop()
 
     return fill, lambda: bool(done)

@@ -6,10 +6,11 @@ is verified in about the time of the longer half (bench/findings.md).
 
 The walk runs as `python -m adapters.audit_walk_apart` (not multiprocessing's spawn, which
 would import the command's own main module again: the whole web app for a bench) and opens
-the event store and the audit tables from the same settings, nothing else (it decodes
-nothing, so it holds no keys). The settings come on its standard input; how far it has
-walked, then its report, go back through a pipe. A walk that fails, or a process that dies,
-is a problem of the run, never an agreeing log."""
+the event store and the audit tables with the same settings, nothing else (it decodes
+nothing, so it holds no keys). The store's settings come on its standard input (not its
+command line, which any user of the machine can read); how far it has walked, then its
+report, go back through a pipe. A walk that fails, or a process that dies, is a problem of
+the run, never an agreeing log."""
 
 from __future__ import annotations
 
@@ -96,8 +97,8 @@ def start_walk(settings: Settings, head: int, size: int) -> WalkApart:
     finally:
         os.close(writable)  # the child's end: the parent's copy would hide the child's exit
     assert process.stdin is not None
-    with process.stdin:
-        pickle.dump((settings, head, size), process.stdin)
+    with process.stdin:  # the store's settings alone: no key, no secret of the service's
+        pickle.dump((eventsourcing_env(settings), head, size), process.stdin)
     return WalkApart(process, Connection(readable, writable=False))
 
 
@@ -115,10 +116,10 @@ class _Sources:
     audit_tree: AuditTreeView
 
 
-def _walk(settings: Settings, head: int, size: int, sender: Connection) -> None:
+def _walk(store: dict[str, str], head: int, size: int, sender: Connection) -> None:
     try:
         # A check creates nothing, not even the library's tables where they are missing.
-        env = {**eventsourcing_env(settings), "CREATE_TABLE": "n"}
+        env = {**store, "CREATE_TABLE": "n"}
         factory = InfrastructureFactory.construct(Environment(AccountLifecycle.name, env))
         try:
             database = Database(factory.datastore)  # type: ignore[attr-defined]
@@ -140,6 +141,6 @@ def _walk(settings: Settings, head: int, size: int, sender: Connection) -> None:
 
 
 if __name__ == "__main__":
-    # The parent's own pickle of its settings, through a pipe only it holds.
+    # The parent's own pickle of the store's settings, through a pipe only it holds.
     arguments = pickle.load(sys.stdin.buffer)  # noqa: S301
     _walk(*arguments, sender=Connection(int(sys.argv[1]), readable=False))

@@ -182,3 +182,23 @@ def test_a_walk_whose_process_dies_is_a_problem_of_the_run():
     walking.stop()
     assert report.problems == [
         "hash chain and tree: the walk's process ended without its report (exit code 3)"]
+
+
+def test_an_interrupted_run_leaves_no_walk_behind(client, services, clock, monkeypatch):
+    told(client, services, clock)
+    walks: list[WalkApart] = []
+
+    def started(settings, head, size):
+        walks.append(start_walk(settings, head, size))
+        return walks[-1]
+
+    def interrupted(*_args, **_kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(audit_verify, "start_walk", started)
+    monkeypatch.setattr(audit_verify, "replay", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        audit_verify.verify_everything(services, say=lambda _line: None, processes=2)
+
+    [walk] = walks
+    assert walk.process.returncode is not None  # ended (terminated, or done), and reaped
