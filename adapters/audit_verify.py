@@ -128,6 +128,7 @@ def _cores() -> int:
         return len(os.sched_getaffinity(0))
     return os.cpu_count() or 1
 
+
 Fill = Callable[[list[Any]], None]
 
 
