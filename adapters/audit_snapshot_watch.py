@@ -19,14 +19,7 @@ from uuid import UUID
 from eventsourcing.application import Application
 from eventsourcing.domain import Snapshot
 
-from adapters.audit_snapshots import (
-    check_streams,
-    comparable,
-    current,
-    identical,
-    snapshot_store,
-    stored_events,
-)
+from adapters.audit_snapshots import check_streams, snapshot_store, states_agree, stored_events
 from adapters.event_store import as_uuid
 from domain.personal_data import PERSONAL_STATE, is_erased
 
@@ -139,20 +132,15 @@ class SnapshotWatch:
             self.followed.pop(stream)
 
     def _agrees(self, followed: _Followed, snapshot: Any) -> bool:
-        """The snapshot against the aggregate replayed to its version, compared now (the
-        aggregate goes on changing, in place too): value by value and type by type, and
-        only when that finds a difference, as encoded (comparable)."""
+        """The snapshot against the aggregate replayed to its version, compared now: the
+        aggregate goes on changing, in place too."""
         aggregate = followed.aggregate
         cls = type(aggregate)
         state = (getattr(cls, "Snapshot", None) or self.app.snapshot_class
                  or Snapshot).take(aggregate).state
-        personal: dict[str, Any] = {}
-        if followed.erased or is_erased(snapshot):  # rare: personal fields left out
-            personal = PERSONAL_STATE.get(cls.__name__, {})
-        elif identical(current(cls, state), current(cls, snapshot.state)):
-            return True
-        return comparable(self.app, cls, state, personal) == comparable(
-            self.app, cls, snapshot.state, personal)
+        erased = followed.erased or is_erased(snapshot)
+        personal = PERSONAL_STATE.get(cls.__name__, {}) if erased else {}
+        return states_agree(self.app, cls, state, snapshot.state, personal)
 
     def _versions(self, keys: list[Any]) -> dict[UUID, list[int]]:
         """The snapshot versions of these streams, in order, for those that have any."""

@@ -114,11 +114,23 @@ def _check_stream(
         erased = erased_before or is_erased(snapshot)
         cls = type(replayed)
         personal = PERSONAL_STATE.get(cls.__name__, {}) if erased else {}
-        expected = comparable(app, cls, type(snapshot).take(replayed).state, personal)
-        if expected != comparable(app, cls, snapshot.state, personal):
+        if not states_agree(app, cls, type(snapshot).take(replayed).state, snapshot.state,
+                            personal):
             problems.append(f"snapshot of stream {stream} at version"
                             f" {snapshot.originator_version}: differs from its events")
     return problems
+
+
+def states_agree(
+    app: Application[Any], cls: type, replayed: dict[str, Any], stored: dict[str, Any],
+    leave_out: Any,
+) -> bool:
+    """A snapshot's state against the one its events give: value by value and type by type
+    first, encoded (comparable) only when that finds a difference or personal attributes
+    must be left out (erased)."""
+    if not leave_out and identical(current(cls, replayed), current(cls, stored)):
+        return True
+    return comparable(app, cls, replayed, leave_out) == comparable(app, cls, stored, leave_out)
 
 
 def comparable(

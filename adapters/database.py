@@ -66,18 +66,17 @@ class Cursor:
         self.raw.execute(sql, tuple(params))
 
     def execute_all(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> None:
-        """Many statements in order; on PostgreSQL pipelined, without a round trip each."""
+        """Many statements in order; runs of the same statement go as one executemany (a
+        rebuild writes thousands of the same insert: each driver then prepares it once), and
+        on PostgreSQL all of them pipelined, without a round trip each."""
+        runs = [(sql, [tuple(params) for _, params in run])
+                for sql, run in groupby(statements, key=lambda statement: statement[0])]
         if self._qmark:
-            # sqlite3's executemany steps one prepared statement (a verify's scratch replay
-            # made a hundred thousand execute calls).
-            for sql, run in groupby(statements, key=lambda statement: statement[0]):
-                self.raw.executemany(sql.replace("%s", "?"), [tuple(p) for _, p in run])
+            for sql, rows in runs:
+                self.raw.executemany(sql.replace("%s", "?"), rows)
             return
-        # Runs of the same statement go as one executemany: a rebuild writes thousands of
-        # the same insert, and psycopg then prepares it once and streams the rows.
         with self.raw.connection.pipeline():
-            for sql, run in groupby(statements, key=lambda statement: statement[0]):
-                rows = [tuple(params) for _, params in run]
+            for sql, rows in runs:
                 if len(rows) == 1:
                     self.raw.execute(sql, rows[0])
                 else:
