@@ -7,7 +7,6 @@ pool per process and gives the same error types (eventsourcing.persistence.*) on
 from __future__ import annotations
 
 import fcntl
-import select
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from itertools import groupby
@@ -17,6 +16,7 @@ from typing import Any
 import psycopg
 from psycopg_pool import ConnectionPool
 
+from adapters.idle_socket import has_spoken
 from adapters.settings import Settings
 
 # pg_advisory_lock keys: one around start-up's table creation, one inside create_tables.
@@ -102,8 +102,7 @@ def lent_connection_check(connection: psycopg.Connection[Any]) -> None:
     LISTEN on them)."""
     if connection.closed:
         raise psycopg.OperationalError("the connection is closed")
-    ready, _, _ = select.select([connection.fileno()], [], [], 0)
-    if ready:
+    if has_spoken(connection.fileno()):
         ConnectionPool.check_connection(connection)
 
 

@@ -130,11 +130,16 @@ def test_a_server_without_8bitmime_is_sent_7bit_data_saying_the_same(monkeypatch
 
 
 class Sessions(Envelopes):
-    """Which connection (aiosmtpd's session) each message came on."""
+    """Which connection (aiosmtpd's session) each message came on, and the NOOPs asked."""
 
     def __init__(self) -> None:
         super().__init__()
         self.sessions: list[int] = []
+        self.noops = 0
+
+    async def handle_NOOP(self, server, session, envelope, arg):
+        self.noops += 1
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         self.sessions.append(id(session))
@@ -162,6 +167,9 @@ def test_a_sending_thread_keeps_one_connection_for_its_messages():
     assert len(handler.received) == 5
     first, second = handler.sessions[0], handler.sessions[3]
     assert handler.sessions == [first, first, first, second, first] and first != second
+    # Nothing asked before a message on a kept one: a NOOP each was a command to the relay
+    # and back per e-mail.
+    assert handler.noops == 0
 
 
 def test_a_connection_the_server_closed_while_idle_is_replaced_before_the_next_message():
@@ -171,7 +179,7 @@ def test_a_connection_the_server_closed_while_idle_is_replaced_before_the_next_m
         sender = SmtpMailSender("127.0.0.1", port)
         sender.send(a_message(0))
         time.sleep(0.6)
-        sender.send(a_message(1))  # no error: the closed one was noticed by its NOOP
+        sender.send(a_message(1))  # no error: its 421 and close made the kept one readable
     assert len(handler.received) == 2
     assert handler.sessions[0] != handler.sessions[1]
 
