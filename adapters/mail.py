@@ -12,8 +12,9 @@ from email.message import Message
 from pathlib import Path
 from typing import Protocol
 
-# Re-exported (tests/unit/test_mail_outcomes.py): the notices' types were defined here.
 from adapters.idle_socket import has_spoken
+
+# Re-exported (tests/unit/test_mail_outcomes.py): the notices' types were defined here.
 from adapters.mail_messages import NOTICE_EVENTS  # noqa: F401
 from adapters.settings import Mail
 
