@@ -28,13 +28,10 @@ class PostgresRecorder(PostgresApplicationRecorder):
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         try:
-            return PostgresApplicationRecorder.insert_events.__wrapped__(  # type: ignore[attr-defined]
-                self, stored_events, **kwargs
-            )
+            return self._insert_in_one_transaction(stored_events, **kwargs)
         except OperationalError as error:
-            # The library catches a statement's failure (a key row or an event another save
-            # committed first: a lost race) to raise it after the pipeline; under load,
-            # psycopg's pipeline can end with PipelineAborted first, which the library maps to
+            # A statement's failure (a key row or an event another save committed first: a
+            # lost race) can surface as psycopg's PipelineAborted, which the library maps to
             # OperationalError: retried ten times 0.2 s apart, then a 503 (20 registrations of
             # one member on a loaded machine). A pipeline aborts only on a failed statement,
             # never on a lost server (that is a connection error): a lost race, for the use
@@ -42,6 +39,40 @@ class PostgresRecorder(PostgresApplicationRecorder):
             if isinstance(error.__cause__, psycopg.errors.PipelineAborted):
                 raise IntegrityError(str(error)) from error
             raise
+
+    def _insert_in_one_transaction(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        """The library's insert_events (eventsourcing 9.5.6, without its database function),
+        but a failure leaves the transaction as an exception, so psycopg rolls it back and
+        forgets the statements it counted as prepared when it sent them. The library catches
+        it inside the transaction, which then ends by COMMIT (PostgreSQL's ROLLBACK of a failed
+        transaction, unseen by psycopg): the statements that the failure's aborted pipeline
+        never prepared stayed named on the connection, and every later save it served failed
+        with 'prepared statement "_pg3_6" does not exist' (tests/integration/
+        test_recorder_conflicts.py). The error is still raised after the pipeline has ended,
+        as the library does, so that psycopg does not warn of a pipeline left in error."""
+        error: Exception | None = None
+        notification_ids: Sequence[int] | None = None
+        with self.datastore.get_connection() as conn:
+            with conn.pipeline() as pipeline:
+                try:
+                    with conn.transaction():
+                        with conn.cursor() as curs:
+                            self._insert_events(curs, stored_events, **kwargs)
+                        if stored_events:
+                            with conn.cursor() as curs:
+                                self._insert_stored_events(curs, stored_events, **kwargs)
+                                # Now, so that a unique violation is raised here.
+                                pipeline.sync()
+                                notification_ids = self._fetch_ids_after_insert_events(
+                                    curs, stored_events, **kwargs
+                                )
+                except Exception as failed:  # raised below, once the pipeline has ended
+                    error = failed
+            if error:
+                raise error
+        return notification_ids
 
     def _insert_events(
         self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any

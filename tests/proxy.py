@@ -25,15 +25,19 @@ class TcpProxy:
                 client, _ = self.listener.accept()
             except OSError:
                 return
-            if not self.open:
-                client.close()
-                continue
             try:
                 upstream = socket.create_connection(self.target, timeout=5)
             except OSError:
                 client.close()
                 continue
+            # Checked and registered under the lock cut() takes: a connection accepted just
+            # before a cut and registered after it would have outlived the cut, and served
+            # every request through it (a test of the cut saw no 503, 3 runs in 20).
             with self._lock:
+                if not self.open:
+                    for s in (client, upstream):
+                        s.close()
+                    continue
                 self._pairs.append((client, upstream))
             threading.Thread(target=self._pump, args=(client, upstream), daemon=True).start()
 
@@ -58,14 +62,16 @@ class TcpProxy:
 
     def cut(self) -> None:
         """Drop every live connection and refuse new ones, like a server that went away."""
-        self.open = False
         with self._lock:
+            self.open = False
             pairs, self._pairs = self._pairs, []
         for pair in pairs:
             for s in pair:
+                # Shut down, not closed: the pump thread closes them when it sees the end. A
+                # descriptor closed here while that thread is between a read and a send could
+                # be reused by the next connection, and the send would go to it.
                 with contextlib.suppress(OSError):
                     s.shutdown(socket.SHUT_RDWR)
-                    s.close()
 
     def restore(self) -> None:
         self.open = True
