@@ -4,6 +4,7 @@ own APPLICATION_RECORDER_TOPIC setting (adapters/database.py)."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,8 +18,11 @@ from eventsourcing.persistence import (
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 from eventsourcing.utils import retry
+from psycopg.pq import TransactionStatus
 
 from adapters.keyring import NewKeys
+
+INTRANS, INERROR = TransactionStatus.INTRANS, TransactionStatus.INERROR
 
 
 class PostgresRecorder(PostgresApplicationRecorder):
@@ -43,33 +47,49 @@ class PostgresRecorder(PostgresApplicationRecorder):
     def _insert_in_one_transaction(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        """The library's insert_events (eventsourcing 9.5.6, without its database function),
-        but a failure leaves the transaction as an exception, so psycopg rolls it back and
-        forgets the statements it counted as prepared when it sent them. The library catches
-        it inside the transaction, which then ends by COMMIT (PostgreSQL's ROLLBACK of a failed
-        transaction, unseen by psycopg): the statements that the failure's aborted pipeline
-        never prepared stayed named on the connection, and every later save it served failed
-        with 'prepared statement "_pg3_6" does not exist' (tests/integration/
-        test_recorder_conflicts.py). The error is still raised after the pipeline has ended,
-        as the library does, so that psycopg does not warn of a pipeline left in error."""
+        """The library's insert_events (eventsourcing 9.5.6, without its database function) in
+        one round trip to PostgreSQL: BEGIN, the statements and COMMIT sent together, then one
+        Sync, at the pipeline's end. The library's `conn.transaction()` inside `conn.pipeline()`
+        made five (psycopg syncs after BEGIN, at its own sync, at each of its nested pipelines'
+        ends and after COMMIT), and the events table, locked from the LOCK statement to COMMIT,
+        stayed locked across three of them, each waiting for its saver to be scheduled again
+        on a busy machine, while every other save waited for the lock.
+
+        A failed statement aborts the rest, COMMIT included, and is raised at the pipeline's
+        end (a lost race: IntegrityError, as the library's sync made it); the transaction is
+        rolled back by psycopg's rollback(), which also forgets the statements it counted as
+        prepared when it sent them. The library caught the failure inside its transaction,
+        which then ended by COMMIT (PostgreSQL's ROLLBACK of a failed transaction, unseen by
+        psycopg): statements that the aborted pipeline never prepared stayed named on the
+        connection, and every later save it served failed with 'prepared statement "_pg3_6"
+        does not exist' (tests/integration/test_recorder_conflicts.py). The error is raised
+        once the pipeline has ended, as the library does, so psycopg does not warn of a
+        pipeline left in error."""
         error: Exception | None = None
         notification_ids: Sequence[int] | None = None
         with self.datastore.get_connection() as conn:
-            with conn.pipeline() as pipeline:
-                try:
-                    with conn.transaction():
+            inserted = conn.cursor()
+            try:
+                with conn.pipeline():
+                    try:
+                        conn.execute("BEGIN", prepare=False)
                         with conn.cursor() as curs:
                             self._insert_events(curs, stored_events, **kwargs)
                         if stored_events:
-                            with conn.cursor() as curs:
-                                self._insert_stored_events(curs, stored_events, **kwargs)
-                                # Now, so that a unique violation is raised here.
-                                pipeline.sync()
-                                notification_ids = self._fetch_ids_after_insert_events(
-                                    curs, stored_events, **kwargs
-                                )
-                except Exception as failed:  # raised below, once the pipeline has ended
-                    error = failed
+                            self._insert_stored_events(inserted, stored_events, **kwargs)
+                        conn.execute("COMMIT", prepare=False)
+                    except Exception as failed:  # raised below, once the pipeline has ended
+                        error = failed
+                # The pipeline's end sent the one Sync and took every result back.
+                if error is None and stored_events:
+                    notification_ids = self._fetch_ids_after_insert_events(
+                        inserted, stored_events, **kwargs
+                    )
+            finally:
+                inserted.close()
+                if conn.pgconn.transaction_status in (INTRANS, INERROR):
+                    with contextlib.suppress(psycopg.Error):  # a broken one is discarded
+                        conn.rollback()
             if error:
                 raise error
         return notification_ids
