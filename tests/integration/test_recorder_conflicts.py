@@ -66,8 +66,6 @@ def test_a_pipeline_that_psycopg_ends_as_aborted_is_a_lost_race_at_once(
     assert len(calls) == 1
 
 
-
-
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)  # SQLite: no pipeline
 def test_a_save_that_failed_inside_its_pipeline_leaves_its_connection_able_to_save(services):
     """psycopg prepares a statement at its 6th execution on a connection and, in a pipeline,
