@@ -55,8 +55,9 @@ class PostgresRecorder(PostgresApplicationRecorder):
         stayed locked across three of them, each waiting for its saver to be scheduled again
         on a busy machine, while every other save waited for the lock.
 
-        A failed statement aborts the rest, COMMIT included, and is raised at the pipeline's
-        end (a lost race: IntegrityError, as the library's sync made it); the transaction is
+        A failed statement aborts the rest, COMMIT included, and its own error is raised once
+        the pipeline has ended (a lost race: IntegrityError, as the library's sync made it,
+        never the PipelineAborted of the statements skipped after it); the transaction is
         rolled back by psycopg's rollback(), which also forgets the statements it counted as
         prepared when it sent them. The library caught the failure inside its transaction,
         which then ended by COMMIT (PostgreSQL's ROLLBACK of a failed transaction, unseen by
@@ -70,16 +71,23 @@ class PostgresRecorder(PostgresApplicationRecorder):
         with self.datastore.get_connection() as conn:
             inserted = conn.cursor()
             try:
-                with conn.pipeline():
-                    try:
-                        conn.execute("BEGIN", prepare=False)
-                        with conn.cursor() as curs:
-                            self._insert_events(curs, stored_events, **kwargs)
-                        if stored_events:
-                            self._insert_stored_events(inserted, stored_events, **kwargs)
-                        conn.execute("COMMIT", prepare=False)
-                    except Exception as failed:  # raised below, once the pipeline has ended
-                        error = failed
+                try:
+                    with conn.pipeline():
+                        try:
+                            conn.execute("BEGIN", prepare=False)
+                            with conn.cursor() as curs:
+                                self._insert_events(curs, stored_events, **kwargs)
+                            if stored_events:
+                                self._insert_stored_events(inserted, stored_events, **kwargs)
+                            conn.execute("COMMIT", prepare=False)
+                        except Exception as failed:  # raised below, once the pipeline has ended
+                            error = failed
+                except psycopg.errors.PipelineAborted:
+                    # psycopg reads results while it sends, so a statement's own error is
+                    # usually raised above, and the pipeline's end then reports the statements
+                    # PostgreSQL skipped after it: the statement's error is the one to raise.
+                    if error is None:
+                        raise
                 # The pipeline's end sent the one Sync and took every result back.
                 if error is None and stored_events:
                     notification_ids = self._fetch_ids_after_insert_events(
