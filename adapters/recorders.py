@@ -34,12 +34,11 @@ class PostgresRecorder(PostgresApplicationRecorder):
         try:
             return self._insert_in_one_transaction(stored_events, **kwargs)
         except OperationalError as error:
-            # A statement's failure (a key row or an event another save committed first: a
-            # lost race) can surface as psycopg's PipelineAborted, which the library maps to
-            # OperationalError: retried ten times 0.2 s apart, then a 503 (20 registrations of
-            # one member on a loaded machine). A pipeline aborts only on a failed statement,
-            # never on a lost server (that is a connection error): a lost race, for the use
-            # case to retry from a fresh load.
+            # The statement's own error is raised when there is one (_insert_in_one_transaction);
+            # a PipelineAborted alone, which the library maps to OperationalError (retried ten
+            # times 0.2 s apart, then a 503), still means a failed statement, never a lost
+            # server (that is a connection error): a lost race, for the use case to retry from
+            # a fresh load.
             if isinstance(error.__cause__, psycopg.errors.PipelineAborted):
                 raise IntegrityError(str(error)) from error
             raise
