@@ -32,8 +32,34 @@ def catch_up(
     """Process what the projection has not seen yet (up to position `stop` if given), one
     batch at most, in one transaction; returns how many."""
     last = projection.view.max_tracking_id(projection.name) or 0
+    events = _read(app, last, batch, stop)
+    return len(events) if _apply(projection, events, last) else 0
+
+
+def catch_up_together(app: Application[Any], projections: Sequence[Any], batch: int = BATCH) -> int:
+    """Each projection at most one batch further, from one read of the log; returns how many
+    events were applied, in all. The live projections are mostly at the same position: each
+    reading and decoding (unsealing) the same events for itself was four reads of the log
+    per look, and the decoding a third of the runner's CPU."""
+    lasts = [(p, p.view.max_tracking_id(p.name) or 0) for p in projections]
+    if not lasts:
+        return 0
+    events = _read(app, min(last for _, last in lasts), batch, None)
+    applied = 0
+    for projection, last in lasts:
+        own = [(event, position) for event, position in events if position > last]
+        if own and _apply(projection, own, last):
+            applied += len(own)
+    return applied
+
+
+def _read(app: Application[Any], last: int, batch: int, stop: int | None) -> list[tuple[Any, int]]:
     notifications = app.recorder.select_notifications(start=last + 1, limit=batch, stop=stop)
-    events = list(zip(decoded(app, notifications), (n.id for n in notifications), strict=True))
+    return list(zip(decoded(app, notifications), (n.id for n in notifications), strict=True))
+
+
+def _apply(projection: Any, events: list[tuple[Any, int]], last: int) -> bool:
+    """The events in one transaction; False when another runner had moved the position."""
     process = projection.process_event  # bound once: each access builds a dispatch wrapper
     try:
         with projection.view.batch():
@@ -41,7 +67,7 @@ def catch_up(
                 process(event, Tracking(projection.name, position))
     except IntegrityError:
         if (projection.view.max_tracking_id(projection.name) or 0) > last:
-            return 0  # another runner got there first: read again from its position
+            return False  # another runner got there first: read again from its position
         # Nobody moved the position: some event's own statements broke a constraint. One
         # transaction each names it (and applies those before it).
         for event, position in events:
@@ -49,10 +75,10 @@ def catch_up(
                 projection.process_event(event, Tracking(projection.name, position))
             except IntegrityError:
                 if (projection.view.max_tracking_id(projection.name) or 0) >= position:
-                    return 0
+                    return False
                 log.error("projection %s cannot apply event %d", projection.name, position)
                 raise
-    return len(events)
+    return True
 
 
 def decoded(app: Application[Any], notifications: Sequence[Any]) -> list[Any]:
@@ -112,9 +138,9 @@ class ProjectionThread:
     def step(self) -> bool:
         """The live read models to the head, then a stretch of each rebuild; whether a
         rebuild has more to do."""
-        for projection in self.serving():
-            while not self._stop.is_set() and catch_up(self.app, projection):
-                pass
+        serving = self.serving()
+        while not self._stop.is_set() and catch_up_together(self.app, serving):
+            pass
         more = False
         for rebuild in list(self.read_models.rebuilds if self.read_models else ()):
             done = 0
