@@ -38,19 +38,19 @@ def catch_up(
 
 def catch_up_together(app: Application[Any], projections: Sequence[Any], batch: int = BATCH) -> int:
     """Each projection at most one batch further, from one read of the log; returns how many
-    events were applied, in all. The live projections are mostly at the same position: each
-    reading and decoding (unsealing) the same events for itself was four reads of the log
-    per look, and the decoding a third of the runner's CPU."""
+    events that read brought (fewer than `batch`: the log's end was reached). The live
+    projections are mostly at the same position: each reading and decoding (unsealing) the
+    same events for itself was four reads of the log per look, and the decoding a third of the
+    runner's CPU."""
     lasts = [(p, p.view.max_tracking_id(p.name) or 0) for p in projections]
     if not lasts:
         return 0
     events = _read(app, min(last for _, last in lasts), batch, None)
-    applied = 0
     for projection, last in lasts:
         own = [(event, position) for event, position in events if position > last]
-        if own and _apply(projection, own, last):
-            applied += len(own)
-    return applied
+        if own:
+            _apply(projection, own, last)  # a lost race: that one reads on at the next look
+    return len(events)
 
 
 def _read(app: Application[Any], last: int, batch: int, stop: int | None) -> list[tuple[Any, int]]:
@@ -139,7 +139,10 @@ class ProjectionThread:
         """The live read models to the head, then a stretch of each rebuild; whether a
         rebuild has more to do."""
         serving = self.serving()
-        while not self._stop.is_set() and catch_up_together(self.app, serving):
+        # Until a read comes back short: the end of the log as it was then. What is committed
+        # after it is read at the next look (woken at once in-process, else polled), not by
+        # a read that would mostly find nothing.
+        while not self._stop.is_set() and catch_up_together(self.app, serving, BATCH) == BATCH:
             pass
         more = False
         for rebuild in list(self.read_models.rebuilds if self.read_models else ()):
