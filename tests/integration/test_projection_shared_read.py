@@ -4,6 +4,7 @@ same position. A projection behind the others still gets every event it lacks, o
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -27,10 +28,12 @@ ROUNDS = {
 }
 
 
-def started(tmp_path: Path, database_url: str) -> Services:
-    services = bootstrap(make_settings(tmp_path, database_url))
-    services.directory.import_csv(DEMO_CSV.read_text(encoding="utf-8"))
-    return services
+@pytest.fixture
+def services(tmp_path: Path, database_url: str) -> Iterator[Services]:
+    started = bootstrap(make_settings(tmp_path, database_url))
+    started.directory.import_csv(DEMO_CSV.read_text(encoding="utf-8"))
+    yield started
+    started.close()
 
 
 def produce(services: Services, round_: str) -> None:
@@ -65,72 +68,60 @@ def counted_reads(services: Services, monkeypatch: pytest.MonkeyPatch) -> list[t
 
 
 def test_the_live_projections_read_the_log_once_per_look(
-    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+    services: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    services = started(tmp_path, database_url)
-    try:
-        assert len(services.projections.serving()) == 4
-        services.projections.run_until_idle()
-        before = head(services)
-        produce(services, "a")
-        assert head(services) > before
-        reads = counted_reads(services, monkeypatch)
+    assert len(services.projections.serving()) == 4
+    services.projections.run_until_idle()
+    before = head(services)
+    produce(services, "a")
+    assert head(services) > before
+    reads = counted_reads(services, monkeypatch)
 
-        services.projections.step()
+    services.projections.step()
 
-        # One read brings every new event to all four; being short of a batch, it was the
-        # log's end: no second read to find nothing.
-        assert reads == [(before + 1, head(services) - before)]
-        assert set(positions(services).values()) == {head(services)}
-    finally:
-        services.close()
+    # One read brings every new event to all four; being short of a batch, it was the
+    # log's end: no second read to find nothing.
+    assert reads == [(before + 1, head(services) - before)]
+    assert set(positions(services).values()) == {head(services)}
 
 
 def test_a_projection_behind_the_others_gets_each_event_it_lacks_once(
-    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+    services: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    services = started(tmp_path, database_url)
-    try:
-        produce(services, "a")
-        # Every projection but the support queue to the head, the queue left at zero.
-        for projection in services.projections.serving():
-            if projection.name != "support_queue":
-                while catch_up(services.lifecycle, projection):
-                    pass
-        produce(services, "b")
-        reads = counted_reads(services, monkeypatch)
+    produce(services, "a")
+    # Every projection but the support queue to the head, the queue left at zero.
+    for projection in services.projections.serving():
+        if projection.name != "support_queue":
+            while catch_up(services.lifecycle, projection):
+                pass
+    produce(services, "b")
+    reads = counted_reads(services, monkeypatch)
 
-        services.projections.step()
+    services.projections.step()
 
-        assert set(positions(services).values()) == {head(services)}
-        assert reads == [(1, head(services))]
-        queue = services.support_queue.all_rows()
-        # The same rows as the queue rebuilt from zero by itself: nothing missed or doubled.
-        services.support_queue.clear("support_queue")
-        while catch_up(services.lifecycle, SupportQueue(services.support_queue)):
-            pass
-        assert services.support_queue.all_rows() == queue
-        assert queue["support_queue_items"], "the wrong first name must have made an item"
-    finally:
-        services.close()
+    assert set(positions(services).values()) == {head(services)}
+    assert reads == [(1, head(services))]
+    queue = services.support_queue.all_rows()
+    # The same rows as the queue rebuilt from zero by itself: nothing missed or doubled.
+    services.support_queue.clear("support_queue")
+    while catch_up(services.lifecycle, SupportQueue(services.support_queue)):
+        pass
+    assert services.support_queue.all_rows() == queue
+    assert queue["support_queue_items"], "the wrong first name must have made an item"
 
 
 def test_a_backlog_longer_than_a_batch_is_read_batch_after_batch_to_its_end(
-    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+    services: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    services = started(tmp_path, database_url)
-    try:
-        produce(services, "a")
-        produce(services, "b")
-        assert head(services) > 9
-        monkeypatch.setattr(runner, "BATCH", 4)
-        reads = counted_reads(services, monkeypatch)
+    produce(services, "a")
+    produce(services, "b")
+    assert head(services) > 9
+    monkeypatch.setattr(runner, "BATCH", 4)
+    reads = counted_reads(services, monkeypatch)
 
-        services.projections.step()
+    services.projections.step()
 
-        full, rest = divmod(head(services), 4)
-        expected = [(1 + 4 * n, 4) for n in range(full)] + [(1 + 4 * full, rest)]
-        assert reads == expected  # a full batch: read on; a short one: the end
-        assert set(positions(services).values()) == {head(services)}
-    finally:
-        services.close()
+    full, rest = divmod(head(services), 4)
+    expected = [(1 + 4 * n, 4) for n in range(full)] + [(1 + 4 * full, rest)]
+    assert reads == expected  # a full batch: read on; a short one: the end
+    assert set(positions(services).values()) == {head(services)}
