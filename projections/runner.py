@@ -36,21 +36,27 @@ def catch_up(
     return len(events) if _apply(projection, events, last) else 0
 
 
-def catch_up_together(app: Application[Any], projections: Sequence[Any], batch: int = BATCH) -> int:
-    """Each projection at most one batch further, from one read of the log; returns how many
-    events that read brought (fewer than `batch`: the log's end was reached). The live
-    projections are mostly at the same position: each reading and decoding (unsealing) the
-    same events for itself was four reads of the log per look, and the decoding a third of the
-    runner's CPU."""
+def catch_up_together(
+    app: Application[Any], projections: Sequence[Any], batch: int = BATCH
+) -> tuple[bool, dict[str, Exception]]:
+    """Each projection at most one batch further, from one read of the log; returns whether
+    that read came back full (the log may hold more), and the error of each projection that
+    could not apply its events, by name. The live projections are mostly at the same
+    position: each reading and decoding (unsealing) the same events for itself was four reads
+    of the log per look, and the decoding a third of the runner's CPU."""
     lasts = [(p, p.view.max_tracking_id(p.name) or 0) for p in projections]
     if not lasts:
-        return 0
+        return False, {}
     events = _read(app, min(last for _, last in lasts), batch, None)
+    failed: dict[str, Exception] = {}
     for projection, last in lasts:
         own = [(event, position) for event, position in events if position > last]
-        if own:
-            _apply(projection, own, last)  # a lost race: that one reads on at the next look
-    return len(events)
+        try:
+            if own:
+                _apply(projection, own, last)  # False (lost race): read on at the next look
+        except Exception as error:  # one projection's failure must not hold the others back
+            failed[projection.name] = error
+    return len(events) == batch, failed
 
 
 def _read(app: Application[Any], last: int, batch: int, stop: int | None) -> list[tuple[Any, int]]:
@@ -138,12 +144,7 @@ class ProjectionThread:
     def step(self) -> bool:
         """The live read models to the head, then a stretch of each rebuild; whether a
         rebuild has more to do."""
-        serving = self.serving()
-        # Until a read comes back short: the end of the log as it was then. What is committed
-        # after it is read at the next look (woken at once in-process, else polled), not by
-        # a read that would mostly find nothing.
-        while not self._stop.is_set() and catch_up_together(self.app, serving, BATCH) == BATCH:
-            pass
+        self._live()
         more = False
         for rebuild in list(self.read_models.rebuilds if self.read_models else ()):
             done = 0
@@ -154,6 +155,25 @@ class ProjectionThread:
             else:  # caught up: switched, or (the live one ahead for now) tried at the next poll
                 self.read_models.switch(rebuild)  # type: ignore[union-attr]
         return more
+
+    def _live(self) -> None:
+        """Until a read comes back short: the end of the log as it was then. What is committed
+        after it is read at the next look (woken at once in-process, else polled), not by a
+        read that would mostly find nothing. A projection that fails is left out for the rest
+        of the look, so that the others, read from its position onwards, still reach the end;
+        its error is raised then, and it is tried again at the next look."""
+        serving, errors = list(self.serving()), []
+        while serving and not self._stop.is_set():
+            full, failed = catch_up_together(self.app, serving, BATCH)
+            for name, error in failed.items():
+                if errors:  # the first is raised; the others would go unseen
+                    log.error("projection %s cannot apply its events", name, exc_info=error)
+                errors.append(error)
+            serving = [p for p in serving if p.name not in failed]
+            if not full:
+                break
+        if errors:
+            raise errors[0]
 
     def serving(self) -> list[Any]:
         return self.projections if self.read_models is None else self.read_models.serving()
