@@ -37,7 +37,7 @@ class ChainedEventStore(EventStore[UUID]):
     ) -> list[Recording[UUID]]:
         links: dict[UUID, str] = {}
         stored_events, digests = [], []
-        with self.mapper.one_save() as new_keys:
+        with self.mapper.one_save(domain_events) as new_keys:
             for event in domain_events:
                 stream, version = event.originator_id, event.originator_version
                 previous = links.get(stream) or self._hash_before(stream, version)

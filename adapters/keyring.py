@@ -131,6 +131,11 @@ class KeyRing:
         found = self.current_key(subject)
         if found is not None:
             return found
+        return self.new_key(subject, new_keys)
+
+    def new_key(self, subject: UUID, new_keys: NewKeys) -> tuple[str, bytes]:
+        """A key for a subject who has none, into `new_keys` for the save to write (a second
+        key for one subject fails that save: personal_keys.subject is unique)."""
         key_id, key = uuid.uuid4().hex, AESGCM.generate_key(bit_length=256)
         new_keys.keys.append(
             (key_id, str(subject), self._wrap(key_id, key), datetime.now(UTC).isoformat())
