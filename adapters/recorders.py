@@ -19,6 +19,7 @@ from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 from eventsourcing.utils import retry
 from psycopg.pq import TransactionStatus
+from psycopg.sql import SQL, Composed
 
 from adapters.keyring import NewKeys
 
@@ -26,6 +27,14 @@ INTRANS, INERROR = TransactionStatus.INTRANS, TransactionStatus.INERROR
 
 
 class PostgresRecorder(PostgresApplicationRecorder):
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        # The library's insert, its array of stored events sent in binary (%b): psycopg dumps
+        # a list of composites as text by default, each state's bytes escaped in Python (200
+        # µs for a registration's seven events against 25 in binary, and PostgreSQL parses
+        # the text back).
+        self.insert_events_statement = binary_parameters(self.insert_events_statement)
+
     # The library's own retry of the store's blips, around the library's own insert.
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def insert_events(
@@ -136,6 +145,14 @@ class SQLiteRecorder(SQLiteApplicationRecorder):
             c.execute(sql.replace("%s", "?"), params)
             _check_found(c.fetchall(), new_keys)
         return inserted
+
+
+def binary_parameters(statement: Composed) -> Composed:
+    """The statement with its parameters sent in binary (%b for %s)."""
+    return Composed([
+        SQL(part.as_string().replace("%s", "%b")) if isinstance(part, SQL) else part
+        for part in statement
+    ])
 
 
 def _check_found(rows: Sequence[Any], new_keys: NewKeys) -> None:
