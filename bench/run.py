@@ -10,6 +10,8 @@ Sections, in order (each starts and stops what it needs):
   16 clients;
 - registrations through the API (accepted path) with 1,000 and with 1,000,000 accounts stored
   (the million is generated once by bench/bulk.py into a database kept between runs);
+- registrations in process (the use case, one process per core) between two measures of the
+  bare appends (bench/in_process.py);
 - complete registrations and the credentials e-mail delay in the full layout (gunicorn,
   dramatiq, projection runner, aiosmtpd) at cost 12;
 - projection rebuild against reading the log; account load with 10,000 events against 10;
@@ -27,6 +29,7 @@ import argparse
 from pathlib import Path
 
 from bench import wrk
+from bench.in_process import in_process
 from bench.layout import ROOT
 from bench.outside_in import outside_in
 from bench.report import report
@@ -48,6 +51,7 @@ def main() -> None:
     bench.section("limits", bench.limits)
     bench.section("sign-ins and /me", bench.sign_ins)
     bench.section("registrations at 1,000 and 1,000,000 accounts", bench.registrations)
+    bench.section("registrations in process", lambda: in_process(bench))
     bench.section("complete registrations and e-mail delay", bench.complete_registrations)
     bench.section("projection rebuild and account load", bench.rebuild_and_load)
     bench.section("sign-ins and registrations, 4 closed-loop clients",
