@@ -50,6 +50,9 @@ def eventsourcing_env(settings: Settings) -> dict[str, str]:
         "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
         "POSTGRES_LOCK_TIMEOUT": "5",
         "APPLICATION_RECORDER_TOPIC": "adapters.recorders:PostgresRecorder",
+        # Every stream id is a UUID, and the recorder sends them in binary: an operator's
+        # ORIGINATOR_ID_TYPE=text in the environment would otherwise fail every save.
+        "ORIGINATOR_ID_TYPE": "uuid",
     }
 
 

@@ -9,6 +9,11 @@ from __future__ import annotations
 import threading
 from uuid import UUID
 
+import pytest
+from eventsourcing.persistence import IntegrityError
+
+from domain.indexes import MemberIndex
+from domain.ports import utc_now
 from tests.helpers import HELENE, drain, register
 
 KEY_READS = "FROM personal_keys WHERE subject"
@@ -65,3 +70,22 @@ def test_a_member_with_a_subject_has_their_key_read_once_and_no_new_one(
     assert again.json["status"] == "accepted", again.json
     assert len([sql for sql in sent if KEY_READS in sql]) == 1
     assert keys_of_everyone(services) == [key]
+
+
+def test_a_key_already_there_for_a_subject_the_save_makes_fails_the_save(services):
+    """What keeps the skipped read safe: were a key ever there for the subject a save makes,
+    the save would fail as a lost race, record nothing, and leave that key alone."""
+    lifecycle = services.lifecycle
+    index = MemberIndex(member_number="M1000001", actor="system:test", timestamp=utc_now())
+    with services.database.transaction() as cursor:
+        cursor.execute(
+            "INSERT INTO personal_keys (key_id, subject, wrapped, created_at) VALUES"
+            " (%s, %s, %s, %s)", ("already-there", str(index.id), "wrapped", "2026-12-05"),
+        )
+    before = lifecycle.recorder.max_notification_id()
+
+    with pytest.raises(IntegrityError):
+        lifecycle.save(index)
+
+    assert lifecycle.recorder.max_notification_id() == before
+    assert keys_of_everyone(services) == [("already-there", str(index.id))]
