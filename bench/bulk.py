@@ -56,6 +56,13 @@ def member_row(n: int) -> tuple[str, str, str, str, str]:
     return member_number(n), f"Bench{n}", "Camille", BIRTH.isoformat(), "contributor"
 
 
+def registration_request(n: int) -> RegistrationRequest:
+    """What bulk member n sends to register (matching their directory row)."""
+    number = member_number(n)
+    return RegistrationRequest(number, f"Bench{n}", "Camille", BIRTH,
+                               f"{number.lower()}@example.org")
+
+
 class _Directory:
     def find(self, number: str) -> DirectoryEntry | None:
         return DirectoryEntry(number, f"Bench{int(number[1:])}", "Camille", BIRTH,
@@ -118,9 +125,7 @@ def _chunk(
     lookups: list[tuple[str, str]] = []
     identifiers = []
     for n in range(start, start + count):
-        number = member_number(n)
-        request = RegistrationRequest(number, f"Bench{n}", "Camille", BIRTH,
-                                      f"{number.lower()}@example.org")
+        request = registration_request(n)
         at = registration.clock()
         enrollment, others = registration.decide(request, None, at)
         account = next(a for a in others if type(a).__name__ == "Account")

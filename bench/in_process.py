@@ -26,7 +26,6 @@ from bench.layout import scratch_database
 from bench.limits import CORES, bare_appends_per_second
 from bench.sections import Bench, Figure
 from bootstrap import bootstrap
-from domain.use_cases.views import RegistrationRequest
 
 REDIS = "redis://127.0.0.1:6379/12"
 FIRST_MEMBER = 60_000_000
@@ -60,9 +59,7 @@ def _register_for(url: str, seconds: float, start: int, per_process: int) -> flo
         done, started = 0, time.perf_counter()
         while (elapsed := time.perf_counter() - started) < seconds and done < per_process:
             n = start + done
-            number = bulk.member_number(n)
-            view = register(RegistrationRequest(
-                number, f"Bench{n}", "Camille", bulk.BIRTH, f"{number.lower()}@example.org"))
+            view = register(bulk.registration_request(n))
             if view.status != "accepted":
                 raise RuntimeError(f"registration {n}: {view.status} ({view.reason})")
             done += 1
@@ -70,17 +67,19 @@ def _register_for(url: str, seconds: float, start: int, per_process: int) -> flo
     return done * seconds / elapsed
 
 
-def around(url: str, seconds: float, first: int) -> tuple[float, float, float]:
-    """Bare appends just before, registrations, bare appends just after (the machine drifts)."""
-    before = bare_appends_per_second(url, seconds)
-    registered = registrations_per_second(url, seconds, first, per_process=int(seconds * 1500))
-    after = bare_appends_per_second(url, seconds)
+def around(seconds: float) -> tuple[float, float, float]:
+    """Bare appends just before, registrations, bare appends just after (the machine drifts),
+    on a scratch database."""
+    with scratch_database() as url:
+        before = bare_appends_per_second(url, seconds)
+        registered = registrations_per_second(
+            url, seconds, FIRST_MEMBER, per_process=int(seconds * 1500))
+        after = bare_appends_per_second(url, seconds)
     return before, registered, after
 
 
 def in_process(bench: Bench) -> None:
-    with scratch_database() as url:
-        before, registered, after = around(url, bench.seconds(8), first=FIRST_MEMBER)
+    before, registered, after = around(bench.seconds(8))
     limit = (before + after) / 2
     bench.figures.append(Figure(
         "registrations per second in process (the use case, one process per core)",
@@ -95,8 +94,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=8)
     args = parser.parse_args()
-    with scratch_database() as url:
-        before, registered, after = around(url, args.seconds, first=FIRST_MEMBER)
+    before, registered, after = around(args.seconds)
     limit = (before + after) / 2
     print(f"bare appends {before:.0f}/s before, {after:.0f}/s after; registrations in process"
           f" {registered:.0f}/s: {registered / limit:.3f} of bare appends")
