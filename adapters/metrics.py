@@ -27,6 +27,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from projections.versions import building_name
+from projections.view import positions
 
 REQUESTS = Counter(
     "accounts_http_requests_total", "HTTP requests answered",
@@ -104,21 +105,33 @@ class ProjectionLag(Collector):
             "Last event position applied to the read model", labels=["projection"],
         )
         now = datetime.now(UTC)
-        for name, view in (("support_queue", s.support_queue), ("portal", s.portal),
-                           ("audit", s.audit), ("audit_tree", s.audit_tree)):
-            applied = view.max_tracking_id(name) or 0
+        views = (("support_queue", s.support_queue), ("portal", s.portal),
+                 ("audit", s.audit), ("audit_tree", s.audit_tree))
+        held = positions((view, name) for name, view in views)
+        # The read models are mostly at one position: its oldest unapplied event is read and
+        # decoded once, not once for each (a scrape was four reads of the log and four
+        # unsealings under load).
+        ages: dict[int, float] = {}
+        for name, _ in views:
+            applied = held[name]
             behind = max(0, head - applied)
-            age = 0.0
-            if behind:
-                oldest = recorder.select_notifications(start=applied + 1, limit=1)
-                if oldest:
-                    event = s.lifecycle.mapper.to_domain_event(oldest[0])
-                    age = max(0.0, (now - event.timestamp).total_seconds())
+            if behind and applied not in ages:
+                ages[applied] = self.age(applied, now)
+            age = ages.get(applied, 0.0) if behind else 0.0
             lag.add_metric([name], behind)
             seconds.add_metric([name], age)
             position.add_metric([name], applied)
         yield from (lag, seconds, position)
         yield from self.versions(head)
+
+    def age(self, applied: int, now: datetime) -> float:
+        """Seconds since the first event after position `applied` was recorded."""
+        s = self.services
+        oldest = s.lifecycle.recorder.select_notifications(start=applied + 1, limit=1)
+        if not oldest:
+            return 0.0
+        event = s.lifecycle.mapper.to_domain_event(oldest[0])
+        return max(0.0, (now - event.timestamp).total_seconds())
 
     def versions(self, head: int) -> Iterator[Metric]:
         """Each read model's live version, and how far a new one being built beside it is."""

@@ -18,6 +18,7 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError, PersistenceError, Tracking
 
 from projections.versions import ReadModels
+from projections.view import positions
 
 log = logging.getLogger(__name__)
 BATCH = 500
@@ -44,9 +45,10 @@ def catch_up_together(
     could not apply its events, by name. The live projections are mostly at the same
     position: each reading and decoding (unsealing) the same events for itself was four reads
     of the log per look, and the decoding a third of the runner's CPU."""
-    lasts = [(p, p.view.max_tracking_id(p.name) or 0) for p in projections]
-    if not lasts:
+    if not projections:
         return False, {}
+    held = positions((p.view, p.name) for p in projections)
+    lasts = [(p, held[p.name]) for p in projections]
     events = _read(app, min(last for _, last in lasts), batch, None)
     failed: dict[str, Exception] = {}
     for projection, last in lasts:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -112,6 +112,28 @@ class View:
             for table in self.table_names:
                 cursor.execute(f"DELETE FROM {table}")  # noqa: S608  (our own table names)
             forget_tracking(cursor, self.tracking, name)
+
+
+def positions(views: Iterable[tuple[View, str]]) -> dict[str, int]:
+    """The tracking position of each (view, name), 0 for none yet: one statement for the names
+    that share a tracking table (the live read models all do), where the library's
+    max_tracking_id is a round trip each. The runner asks at every look, and /metrics at
+    every scrape, for the four read models' positions."""
+    tables: dict[int, tuple[View, list[str]]] = {}
+    for view, name in views:
+        tables.setdefault(id(view.tracking), (view, []))[1].append(name)
+    found: dict[str, int] = {}
+    for view, names in tables.values():
+        marks = ", ".join(["%s"] * len(names))
+        rows = view.database.run(
+            "SELECT application_name, MAX(notification_id) AS position"  # noqa: S608
+            f" FROM {tracking_table(view.tracking)} WHERE application_name IN ({marks})"
+            " GROUP BY application_name",
+            names,
+        )
+        held = {row["application_name"]: row["position"] for row in rows}
+        found.update({name: held.get(name) or 0 for name in names})
+    return found
 
 
 def tracking_table(tracking: TrackingRecorder) -> str:

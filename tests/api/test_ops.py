@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.helpers import register, settle
+from tests.helpers import drain, register, settle
 
 
 def lag(client, projection: str) -> float:
@@ -84,3 +84,44 @@ def test_lag_in_seconds_and_queue_depth_are_read_at_scrape_time(client, services
     services.projections.start()
     settle(services)
     assert sample(client, "accounts_projection_lag_seconds", projection="support_queue") == 0
+
+
+def test_each_read_model_s_lag_is_its_own_and_each_position_s_oldest_event_is_read_once(
+    client, services, monkeypatch
+):
+    from projections.runner import catch_up
+
+    services.projections.stop()
+    register(client, first_name="Hélèna")
+    drain(services)
+    logged = [n.id for n in services.lifecycle.recorder.select_notifications(1, 10**6)]
+    head, middle = logged[-1], logged[len(logged) // 2]  # ids, as PostgreSQL's may have gaps
+    serving = {p.name: p for p in services.projections.serving()}
+    catch_up(services.lifecycle, serving["portal"], stop=middle)
+    catch_up(services.lifecycle, serving["audit"], stop=middle)
+    catch_up(services.lifecycle, serving["audit_tree"])
+    reads = []
+    select = services.lifecycle.recorder.select_notifications
+
+    def counting(start, limit, *args, **kwargs):
+        reads.append(start)
+        return select(start, limit, *args, **kwargs)
+
+    monkeypatch.setattr(services.lifecycle.recorder, "select_notifications", counting)
+    text = client.get("/metrics").data.decode()
+
+    def gauge(name: str, projection: str) -> float:
+        match = re.search(rf'{name}{{projection="{projection}"}} (\S+)', text)
+        assert match, text
+        return float(match.group(1))
+
+    assert {p: gauge("accounts_projection_position", p) for p in serving} == {
+        "support_queue": 0, "portal": middle, "audit": middle, "audit_tree": head}
+    assert {p: gauge("accounts_projection_lag_events", p) for p in serving} == {
+        "support_queue": head, "portal": head - middle, "audit": head - middle,
+        "audit_tree": 0}
+    assert gauge("accounts_projection_lag_seconds", "audit_tree") == 0
+    # Two positions behind the head: the first event after each, read once each.
+    assert sorted(reads) == [1, middle + 1]
+    services.projections.start()
+    settle(services)

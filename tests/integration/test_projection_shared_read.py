@@ -13,7 +13,7 @@ import pytest
 
 from bootstrap import Services, bootstrap
 from domain.use_cases.views import RegistrationRequest
-from projections import runner
+from projections import runner, view
 from projections.runner import catch_up
 from projections.support_queue import SupportQueue
 from tests.helpers import DEMO_CSV, drain, make_settings
@@ -169,3 +169,61 @@ def test_a_projection_that_fails_does_not_hold_the_others_back(
     monkeypatch.undo()  # repaired: at the next look it catches up too
     services.projections.step()
     assert set(positions(services).values()) == {head(services)}
+
+
+def counted_position_reads(services: Services, monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """Statements that read tracking positions: the one for several names, and the library's
+    one for one name."""
+    counts = {"together": 0, "one_by_one": 0}
+    database, tracking = services.support_queue.database, services.support_queue.tracking
+    run, max_tracking_id = database.run, tracking.max_tracking_id
+
+    def counting_run(sql: str, params: Any = ()) -> Any:
+        counts["together"] += "MAX(notification_id)" in sql
+        return run(sql, params)
+
+    def counting_max(name: str) -> Any:
+        counts["one_by_one"] += 1
+        return max_tracking_id(name)
+
+    monkeypatch.setattr(database, "run", counting_run)
+    monkeypatch.setattr(tracking, "max_tracking_id", counting_max)
+    return counts
+
+
+def test_each_read_of_the_log_asks_for_the_four_positions_in_one_statement(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    produce(services, "a")
+    produce(services, "b")
+    monkeypatch.setattr(runner, "BATCH", 4)
+    reads = counted_reads(services, monkeypatch)
+    asked = counted_position_reads(services, monkeypatch)
+
+    services.projections.step()
+
+    assert asked == {"together": len(reads), "one_by_one": 0}
+    assert len(reads) >= 3
+
+
+def test_the_positions_read_together_are_each_read_models_own(services: Services) -> None:
+    produce(services, "a")
+    first = head(services)
+    serving = services.projections.serving()
+    for projection in serving:
+        if projection.name in ("portal", "audit"):
+            while catch_up(services.lifecycle, projection):
+                pass
+    produce(services, "b")
+    queue = next(p for p in serving if p.name == "support_queue")
+    while catch_up(services.lifecycle, queue):
+        pass
+    pairs = [(p.view, p.name) for p in serving] + [(queue.view, "never_tracked")]
+
+    assert view.positions(pairs) == {
+        "support_queue": head(services), "portal": first, "audit": first, "audit_tree": 0,
+        "never_tracked": 0,
+    }
+    assert positions(services) == {
+        name: at for name, at in view.positions(pairs).items() if name != "never_tracked"
+    }
