@@ -78,12 +78,14 @@ def declare_actors(
         try:
             mailer.send(message)
         except MAIL_ERRORS as error:
-            delivery.record_credentials_email(UUID(account_id), request_id, type(error).__name__)
+            delivery.record_credentials_email(
+                UUID(account_id), request_id, type(error).__name__, issued
+            )
             observe_email("credentials", "failed")
             log.warning("e-mail refused", extra={"mail": "credentials", "account_id": account_id,
                                                  "error": type(error).__name__})
             raise
-        delivery.record_credentials_email(UUID(account_id), request_id)
+        delivery.record_credentials_email(UUID(account_id), request_id, issued=issued)
         sent("credentials", account_id)
 
     @actor

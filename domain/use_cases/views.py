@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 from uuid import UUID
+
+if TYPE_CHECKING:
+    from domain.account import Account
 
 
 @dataclass(frozen=True)
@@ -128,6 +132,9 @@ class IssuedCredentials:
     email: str
     temporary_password: str
     reason: str
+    # The account as the save of the password left it, for the record of the e-mail that
+    # follows (MailDelivery.record_credentials_email): not read back from the store.
+    saved: Account | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)

@@ -173,7 +173,7 @@ class World:
         account_id = self.store.enrollment(view.registration_id).account_id
         [request_id] = self.cases.mail.pending_credentials_requests(account_id)
         issued = self.cases.mail.issue_temporary_password(account_id, request_id)
-        self.cases.mail.record_credentials_email(account_id, request_id)
+        self.cases.mail.record_credentials_email(account_id, request_id, issued=issued)
         return self.store.account(account_id), issued.temporary_password
 
 

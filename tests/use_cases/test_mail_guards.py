@@ -77,7 +77,7 @@ def send_all(world, account_id) -> list[str]:
     for request in world.store.account(account_id).credentials_requests:
         issued = world.cases.mail.issue_temporary_password(account_id, request.request_id)
         if issued is not None:
-            world.cases.mail.record_credentials_email(account_id, request.request_id)
+            world.cases.mail.record_credentials_email(account_id, request.request_id, issued=issued)
             sent.append(issued.temporary_password)
     return sent
 
@@ -134,8 +134,9 @@ def test_a_registration_retry_that_loses_its_save_to_a_recovery_is_capped_at_its
     assert len(events(world, "CredentialsRequested")) == 3
 
 
+@pytest.mark.parametrize("handed_over", [True, False], ids=["saved account", "loaded"])
 def test_a_worker_whose_record_loses_every_attempt_tries_again_and_sends_no_second_email(
-    world, monkeypatch
+    world, monkeypatch, handed_over
 ):
     """Recorded after the send: had it given up, the message would run again and send a
     second e-mail, with a second password, for the same request."""
@@ -143,7 +144,8 @@ def test_a_worker_whose_record_loses_every_attempt_tries_again_and_sends_no_seco
     account, _ = world.registered()
     world.cases.recovery.recover(IDENTITY)
     [request_id] = world.cases.mail.pending_credentials_requests(account.id)
-    assert world.cases.mail.issue_temporary_password(account.id, request_id) is not None
+    issued = world.cases.mail.issue_temporary_password(account.id, request_id)
+    assert issued is not None
     save, lost = world.store.save, []
 
     def busy(*aggregates, **kwargs):
@@ -153,10 +155,45 @@ def test_a_worker_whose_record_loses_every_attempt_tries_again_and_sends_no_seco
         return save(*aggregates, **kwargs)
 
     world.store.save = busy
-    world.cases.mail.record_credentials_email(account.id, request_id)
+    world.cases.mail.record_credentials_email(
+        account.id, request_id, issued=issued if handed_over else None
+    )
     world.store.save = save
     assert world.store.account(account.id).credentials_request(request_id).sent
     assert world.cases.mail.issue_temporary_password(account.id, request_id) is None
+
+
+def test_the_e_mail_s_record_saves_the_account_its_password_left_without_reading_it(world):
+    account, _ = world.registered()
+    world.cases.recovery.recover(IDENTITY)
+    [request_id] = world.cases.mail.pending_credentials_requests(account.id)
+    load, loads = world.store.account, []
+    world.store.account = lambda account_id: loads.append(account_id) or load(account_id)
+    issued = world.cases.mail.issue_temporary_password(account.id, request_id)
+    password_saved_at = issued.saved.version
+    world.cases.mail.record_credentials_email(account.id, request_id, issued=issued)
+    world.store.account = load
+    assert loads == [account.id]  # the password's load; none for the record
+    sent = world.store.account(account.id)
+    assert sent.credentials_request(request_id).sent
+    assert sent.version == password_saved_at + 1
+
+
+def test_a_write_between_the_password_and_the_e_mail_s_record_is_kept_and_the_e_mail_recorded(
+    world,
+):
+    """The saved account handed over is one version behind once a failed sign-in is saved
+    meanwhile: its save loses on the version, and the retry records on a fresh load."""
+    account, _ = world.registered()
+    world.cases.recovery.recover(IDENTITY)
+    [request_id] = world.cases.mail.pending_credentials_requests(account.id)
+    issued = world.cases.mail.issue_temporary_password(account.id, request_id)
+    with pytest.raises(InvalidCredentialsError):
+        world.cases.sign_in.sign_in(account.identifier, "Pas-le-bon-1")
+    world.cases.mail.record_credentials_email(account.id, request_id, issued=issued)
+    assert world.store.account(account.id).credentials_request(request_id).sent
+    assert len(events(world, "SignInFailed")) == 1
+    assert len(events(world, "CredentialsEmailSent")) == 2  # the registration's, this one
 
 
 # The temporary password: 24 hours at most, and cancelled at once by a newer one.
