@@ -136,6 +136,16 @@ class Database:
             raw.execute(sql, tuple(params))
             return raw.fetchall() if raw.description else []  # dicts (dict_row)
 
+    def read(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """One statement that only reads, and its rows. On SQLite from a reader connection of
+        the library's pool, as its own reads are: run() takes the one writer's, and waits for
+        whatever write holds it (a directory import, seconds). On PostgreSQL, run()."""
+        if self.kind == "sqlite":
+            with self.transaction(commit=False) as cursor:
+                cursor.execute(sql, params)
+                return cursor.fetchall()
+        return self.run(sql, params)
+
     @property
     def without_flush_wait(self) -> str:
         """A condition for a write whose loss in a crash harms nothing (a session's idle expiry

@@ -12,7 +12,13 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from eventsourcing.persistence import Tracking, TrackingRecorder
+from eventsourcing.persistence import (
+    InterfaceError,
+    OperationalError,
+    Tracking,
+    TrackingRecorder,
+)
+from eventsourcing.utils import retry
 
 if TYPE_CHECKING:
     # The database is handed in by the composition root; a read model never opens one.
@@ -124,16 +130,22 @@ def positions(views: Iterable[tuple[View, str]]) -> dict[str, int]:
         tables.setdefault(id(view.tracking), (view, []))[1].append(name)
     found: dict[str, int] = {}
     for view, names in tables.values():
-        marks = ", ".join(["%s"] * len(names))
-        rows = view.database.run(
-            "SELECT application_name, MAX(notification_id) AS position"  # noqa: S608
-            f" FROM {tracking_table(view.tracking)} WHERE application_name IN ({marks})"
-            " GROUP BY application_name",
-            names,
-        )
-        held = {row["application_name"]: row["position"] for row in rows}
-        found.update({name: held.get(name) or 0 for name in names})
+        found.update(_positions_in(view, names))
     return found
+
+
+# As the library's max_tracking_id: a dropped connection is tried again, not a failed look.
+@retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+def _positions_in(view: View, names: list[str]) -> dict[str, int]:
+    marks = ", ".join(["%s"] * len(names))
+    rows = view.database.read(
+        "SELECT application_name, MAX(notification_id) AS position"  # noqa: S608
+        f" FROM {tracking_table(view.tracking)} WHERE application_name IN ({marks})"
+        " GROUP BY application_name",
+        names,
+    )
+    held = {row["application_name"]: row["position"] for row in rows}
+    return {name: held.get(name) or 0 for name in names}
 
 
 def tracking_table(tracking: TrackingRecorder) -> str:

@@ -67,19 +67,18 @@ class MailDelivery:
         )
         self.store.save(account)
         reason = account.credentials_request(request_id).reason
-        return IssuedCredentials(account.identifier, account.email, password, reason, account)
+        return IssuedCredentials(account.identifier, account.email, password, reason, [account])
 
     def record_credentials_email(
         self, account_id: UUID, request_id: str, error: str | None = None,
         issued: IssuedCredentials | None = None,
     ) -> None:
         """The e-mail's outcome. Given what issue_temporary_password returned, its first
-        attempt saves the account that save left (no read of the store, nor a copy of the
+        attempt takes and saves the account that save left (no read of the store, nor a copy of the
         kept one: a fifth of the mail worker's database round trips); a writer that came in
         between wins on its version, and the next attempt loads afresh."""
-        saved = issued.saved if issued is not None else None
         self._record_credentials_email(
-            account_id, request_id, error, [saved] if saved is not None else []
+            account_id, request_id, error, issued.saved if issued is not None else []
         )
 
     @patient

@@ -133,8 +133,10 @@ class IssuedCredentials:
     temporary_password: str
     reason: str
     # The account as the save of the password left it, for the record of the e-mail that
-    # follows (MailDelivery.record_credentials_email): not read back from the store.
-    saved: Account | None = field(default=None, repr=False, compare=False)
+    # follows (MailDelivery.record_credentials_email), not read back from the store. Taken
+    # once: a save that fails otherwise than on its version has already moved the account
+    # on by its event, and a second save of it would skip that version.
+    saved: list[Account] = field(default_factory=list, repr=False, compare=False)
 
 
 @dataclass(frozen=True)

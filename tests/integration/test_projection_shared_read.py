@@ -4,12 +4,14 @@ same position. A projection behind the others still gets every event it lacks, o
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
+from eventsourcing.persistence import OperationalError
 
 from bootstrap import Services, bootstrap
 from domain.use_cases.views import RegistrationRequest
@@ -176,17 +178,17 @@ def counted_position_reads(services: Services, monkeypatch: pytest.MonkeyPatch) 
     one for one name."""
     counts = {"together": 0, "one_by_one": 0}
     database, tracking = services.support_queue.database, services.support_queue.tracking
-    run, max_tracking_id = database.run, tracking.max_tracking_id
+    read, max_tracking_id = database.read, tracking.max_tracking_id
 
-    def counting_run(sql: str, params: Any = ()) -> Any:
+    def counting_read(sql: str, params: Any = ()) -> Any:
         counts["together"] += "MAX(notification_id)" in sql
-        return run(sql, params)
+        return read(sql, params)
 
     def counting_max(name: str) -> Any:
         counts["one_by_one"] += 1
         return max_tracking_id(name)
 
-    monkeypatch.setattr(database, "run", counting_run)
+    monkeypatch.setattr(database, "read", counting_read)
     monkeypatch.setattr(tracking, "max_tracking_id", counting_max)
     return counts
 
@@ -227,3 +229,50 @@ def test_the_positions_read_together_are_each_read_models_own(services: Services
     assert positions(services) == {
         name: at for name, at in view.positions(pairs).items() if name != "never_tracked"
     }
+
+
+def test_the_positions_are_read_beside_a_write_in_progress(services: Services) -> None:
+    """On SQLite a write holds the library's one writer connection (a directory import, for
+    seconds): the runner's look and /metrics read the positions beside it, as the library's
+    own reads are, not after it."""
+    produce(services, "a")
+    services.projections.run_until_idle()
+    serving = [(p.view, p.name) for p in services.projections.serving()]
+    writing, done = threading.Event(), threading.Event()
+
+    def write() -> None:
+        with services.database.transaction() as cursor:
+            cursor.execute("UPDATE read_model_versions SET live = live")
+            writing.set()
+            done.wait(10)
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        assert writing.wait(5)
+        read = view.positions(serving)
+        assert not done.is_set()
+        assert set(read.values()) == {head(services)}
+    finally:
+        done.set()
+        writer.join()
+
+
+def test_a_dropped_connection_is_tried_again(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    produce(services, "a")
+    services.projections.run_until_idle()
+    database, dropped = services.support_queue.database, []
+    read = database.read
+
+    def once_dropped(sql: str, params: Any = ()) -> Any:
+        if not dropped:
+            dropped.append(sql)
+            raise OperationalError("server closed the connection unexpectedly")
+        return read(sql, params)
+
+    monkeypatch.setattr(database, "read", once_dropped)
+    serving = [(p.view, p.name) for p in services.projections.serving()]
+    assert set(view.positions(serving).values()) == {head(services)}
+    assert len(dropped) == 1
