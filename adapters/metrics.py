@@ -105,14 +105,14 @@ class ProjectionLag(Collector):
             "Last event position applied to the read model", labels=["projection"],
         )
         now = datetime.now(UTC)
-        views = (("support_queue", s.support_queue), ("portal", s.portal),
-                 ("audit", s.audit), ("audit_tree", s.audit_tree))
-        held = positions((view, name) for name, view in views)
+        # Every live read model, those a newer version is being built beside included.
+        live = s.projections.projections
+        held = positions((p.view, p.name) for p in live)
         # The read models are mostly at one position: its oldest unapplied event is read and
         # decoded once, not once for each (a scrape was four reads of the log and four
         # unsealings under load).
         ages: dict[int, float] = {}
-        for name, _ in views:
+        for name in (p.name for p in live):
             applied = held[name]
             behind = max(0, head - applied)
             if behind and applied not in ages:

@@ -79,7 +79,7 @@ def declare_actors(
             mailer.send(message)
         except MAIL_ERRORS as error:
             delivery.record_credentials_email(
-                UUID(account_id), request_id, type(error).__name__, issued
+                UUID(account_id), request_id, type(error).__name__, issued=issued
             )
             observe_email("credentials", "failed")
             log.warning("e-mail refused", extra={"mail": "credentials", "account_id": account_id,

@@ -73,10 +73,10 @@ class MailDelivery:
         self, account_id: UUID, request_id: str, error: str | None = None,
         issued: IssuedCredentials | None = None,
     ) -> None:
-        """The e-mail's outcome. Given what issue_temporary_password returned, its first
-        attempt takes and saves the account that save left (no read of the store, nor a copy of the
-        kept one: a fifth of the mail worker's database round trips); a writer that came in
-        between wins on its version, and the next attempt loads afresh."""
+        """The e-mail's outcome. Given what issue_temporary_password returned, the first
+        attempt takes and saves the account that save left (no read of the store, nor a copy
+        of the kept one: a fifth of the mail worker's database round trips); a writer that
+        came in between wins on its version, and the next attempt loads afresh."""
         self._record_credentials_email(
             account_id, request_id, error, issued.saved if issued is not None else []
         )
